@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Debian packages the test lab needs: real sshd, BIND, dig, ip/ss, iptables, curl, busybox.
+TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox
+
+.PHONY: run test lint deps test-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+# Starts the bot: Socket Mode with SLACK_BOT_TOKEN + SLACK_APP_TOKEN, HTTP mode with
+# SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, otherwise the console on the default SQLite database.
+run: $(STAMP)
+	$(BIN)/triagebot db upgrade
+	$(BIN)/triagebot start
+
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (the lab tests need root to install and run them)"; fi; \
+	fi
+
+test: $(STAMP) test-deps
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
