@@ -1,0 +1,395 @@
+"""Run a fixed argv on a host: locally as a subprocess, or over one pinned-key SSH connection.
+
+Foreign errors (OSError, asyncssh) become the ExecutorError tree here, at the boundary:
+
+    ConnectionRefusedError                        -> ConnectRefused
+    asyncssh.ConnectionLost, other DisconnectError,
+      ChannelOpenError (the server hung up on us) -> ConnectRefused
+    TimeoutError, EHOSTUNREACH, ENETUNREACH,
+      other OSError (DNS, routing)                -> ConnectTimeout
+    asyncssh.PermissionDenied                     -> AuthFailed
+    asyncssh.HostKeyNotVerifiable, no pinned key  -> HostKeyMismatch
+    unreadable or invalid key file                -> InputError (a user mistake)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import shlex
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, Self
+
+import asyncssh
+from asyncssh import SSHKey
+from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
+
+from ssh_probes.capture import capture
+from ssh_probes.errors import (
+    AuthFailed,
+    ConnectRefused,
+    ConnectTimeout,
+    ExecutorError,
+    HostKeyMismatch,
+    InputError,
+)
+from ssh_probes.model import LOCAL_HOST, CommandResult, HostTarget
+
+# Probe parsers expect C-locale output (decimal points, English words) on every host.
+LOCALE_ENV = {"LC_ALL": "C"}
+SSH_KILL_GRACE_S = 0.25
+
+
+@dataclass(frozen=True)
+class SSHOptions:
+    """Timeouts and limits shared by both executors."""
+
+    connect_timeout_s: float = 5.0
+    command_timeout_s: float = 10.0
+    output_cap_bytes: int = 1_000_000
+    max_channels: int = 8  # below sshd's default MaxSessions 10
+    keepalive_interval_s: float = 15.0
+
+
+class Executor(Protocol):
+    """Runs argv on one host; a non-zero exit is data, an unreachable host an ExecutorError."""
+
+    host: str
+
+    async def connect(self) -> None:
+        """Open what `run` needs; raises an ExecutorError subclass on failure."""
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-command limit, part of the API
+        input: str | None = None,
+    ) -> CommandResult:
+        """Run `argv` (never through a local shell) and return its output."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection, if any."""
+
+    async def __aenter__(self) -> Self:
+        """Connect."""
+        ...
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close."""
+
+
+class _ExecutorBase:
+    """`async with` support for both executors."""
+
+    async def connect(self) -> None:
+        """Nothing to open by default."""
+
+    async def close(self) -> None:
+        """Nothing to release by default."""
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # real-time signals have no name
+        return f"signal {number}"
+
+
+class LocalExecutor(_ExecutorBase):
+    """Runs argv as a subprocess of the bot: the host named `local`."""
+
+    def __init__(self, host: str = LOCAL_HOST, options: SSHOptions | None = None) -> None:
+        self.host = host
+        self.options = options or SSHOptions()
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-command limit, part of the API
+        input: str | None = None,
+    ) -> CommandResult:
+        """Run `argv` directly (no shell), in a process group of its own so a kill gets all."""
+        if not argv:
+            raise ValueError("empty argv")
+        started = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, **LOCALE_ENV},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            # What a shell would say: a missing command is a result (127), not a crash.
+            return CommandResult("", f"{argv[0]}: {exc.strerror}", 127, time.monotonic() - started)
+
+        async def finished() -> None:
+            if input is not None and proc.stdin is not None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    proc.stdin.write(input.encode())
+                    await proc.stdin.drain()
+                proc.stdin.close()
+            await proc.wait()
+
+        def kill() -> None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        assert proc.stdout is not None and proc.stderr is not None
+        got = await capture(
+            proc.stdout.read,
+            proc.stderr.read,
+            finished(),
+            cap=self.options.output_cap_bytes,
+            limit_s=self.options.command_timeout_s if timeout is None else timeout,
+            kill=kill,
+        )
+        if got.timed_out:
+            # A grandchild that escaped the group may still hold a pipe: let go of it.
+            transport = getattr(proc, "_transport", None)
+            if transport is not None:
+                transport.close()
+        code = proc.returncode
+        if code is not None and code < 0:
+            return got.result(None, _signal_name(-code), started)
+        return got.result(code, "", started)
+
+
+def pinned_host_keys(target: HostTarget) -> tuple[list[SSHKey], list[SSHKey], list[SSHKey]]:
+    """The target's pinned keys as asyncssh known_hosts lists: (host keys, CA keys, revoked).
+
+    Accepts bare public key lines ('ssh-ed25519 AAAA...') and known_hosts lines (a host
+    pattern first, optionally a @cert-authority or @revoked marker); the pattern is ignored
+    because the registry entry already binds the keys to this host.
+    """
+    keys: list[SSHKey] = []
+    cas: list[SSHKey] = []
+    revoked: list[SSHKey] = []
+    for entry in target.host_keys:
+        for line in entry.splitlines():
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            marker = fields.pop(0) if fields[0].startswith("@") else ""
+            # SSH key blobs start with a 4-byte length, so their base64 always begins "AAAA".
+            at = 0 if len(fields) > 1 and fields[1].startswith("AAAA") else 1
+            try:
+                key = asyncssh.import_public_key(" ".join(fields[at : at + 2]))
+            except (asyncssh.KeyImportError, ValueError) as exc:
+                raise HostKeyMismatch(target.name, f"pinned host key is not valid: {exc}") from exc
+            {"@cert-authority": cas, "@revoked": revoked}.get(marker, keys).append(key)
+    if not keys and not cas:
+        raise HostKeyMismatch(
+            target.name, "no host key pinned; add one with --host-key or --known-hosts"
+        )
+    return keys, cas, revoked
+
+
+def host_key_algs(keys: Sequence[SSHKey], cas: Sequence[SSHKey]) -> list[str]:
+    """Host key algorithms to offer: the pinned keys' first, then every other.
+
+    Offering only the pinned types would make a server without them hang up during
+    negotiation, which looks like a network fault. With the rest offered after, the server
+    shows a key of another type, it fails verification, and we report a mismatch.
+    """
+    pinned = [alg for key in keys for alg in key.sig_algorithms]
+    certs = get_default_certificate_algs() if cas else []
+    algs = dict.fromkeys([*certs, *pinned, *get_default_public_key_algs()])
+    return [alg.decode("ascii") for alg in algs]
+
+
+def map_error(host: str, exc: BaseException, doing: str = "connecting") -> ExecutorError:
+    """The ExecutorError for a foreign exception raised while `doing`."""
+    if isinstance(exc, ExecutorError):
+        return exc
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return AuthFailed(host, f"{doing}: server rejected our key ({exc.reason})")
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+        return HostKeyMismatch(host, f"{doing}: host key is not the pinned one ({exc.reason})")
+    if isinstance(exc, asyncssh.DisconnectError | asyncssh.ChannelOpenError):
+        return ConnectRefused(host, f"{doing}: server closed the connection ({exc.reason})")
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectRefused(host, f"{doing}: connection refused")
+    if isinstance(exc, TimeoutError):
+        return ConnectTimeout(host, f"{doing}: no answer in time")
+    if isinstance(exc, OSError):
+        why = {
+            errno.EHOSTUNREACH: "host unreachable",
+            errno.ENETUNREACH: "network unreachable",
+        }.get(exc.errno or 0, exc.strerror or str(exc))
+        return ConnectTimeout(host, f"{doing}: {why}")
+    return ConnectRefused(host, f"{doing}: {type(exc).__name__}: {exc}")
+
+
+def _load_client_key(path: str) -> SSHKey:
+    try:
+        return asyncssh.read_private_key(path)
+    except OSError as exc:
+        raise InputError(f"cannot read key file {path}: {exc.strerror or exc}") from exc
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise InputError(f"cannot read key file {path}: {exc}") from exc
+
+
+class SSHExecutor(_ExecutorBase):
+    """Runs argv over one asyncssh connection per host, host key pinned, channels bounded."""
+
+    def __init__(self, target: HostTarget, options: SSHOptions | None = None) -> None:
+        self.host = target.name
+        self.target = target
+        self.options = options or SSHOptions()
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._channels = asyncio.Semaphore(self.options.max_channels)
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        """Open the connection if it is not open; concurrent callers share one attempt."""
+        async with self._lock:
+            if self._conn is not None and not self._conn.is_closed():
+                return
+            self._conn = None
+            self._conn = await self._open()
+            self._channels = asyncio.Semaphore(self.options.max_channels)
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        t, o = self.target, self.options
+        keys, cas, revoked = pinned_host_keys(t)  # before any packet: no pin, no connection
+        client_keys = [_load_client_key(t.key_path)] if t.key_path else None
+        try:
+            async with asyncio.timeout(o.connect_timeout_s):
+                return await asyncssh.connect(
+                    t.address or t.name,
+                    port=t.port,
+                    username=t.user,
+                    known_hosts=(keys, cas, revoked),
+                    server_host_key_algs=host_key_algs(keys, cas),
+                    client_keys=client_keys,
+                    # Nothing from ~/.ssh or the environment: no config file, agent,
+                    # default keys, X.509 bundle, GSS or host-based auth.
+                    config=None,
+                    agent_path=None,
+                    agent_identities=None,
+                    pkcs11_provider=None,
+                    x509_trusted_certs=None,
+                    x509_trusted_cert_paths=[],
+                    host_based_auth=False,
+                    gss_host=None,
+                    gss_auth=False,
+                    gss_kex=False,
+                    kbdint_auth=False,
+                    password_auth=False,
+                    preferred_auth="publickey",
+                    connect_timeout=o.connect_timeout_s,
+                    login_timeout=o.connect_timeout_s,
+                    keepalive_interval=o.keepalive_interval_s,
+                )
+        except (OSError, asyncssh.Error) as exc:
+            raise map_error(self.host, exc) from exc
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-command limit, part of the API
+        input: str | None = None,
+    ) -> CommandResult:
+        """Run `argv` remotely, every element quoted as data; connects first if needed."""
+        if not argv:
+            raise ValueError("empty argv")
+        await self.connect()
+        conn, channels = self._conn, self._channels
+        assert conn is not None
+        limit = self.options.command_timeout_s if timeout is None else timeout
+        # The remote side always runs a shell; shlex.join makes each element one literal word.
+        command = shlex.join(["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items()), *argv])
+        stdin: dict[str, Any] = (
+            {"stdin": asyncssh.DEVNULL} if input is None else {"input": input.encode()}
+        )
+        async with channels:
+            started = time.monotonic()
+            try:
+                # A server that never confirms the channel must not outlive the limit either.
+                async with asyncio.timeout(limit):
+                    proc = await self._session(conn, command, stdin, started + limit)
+            except TimeoutError:
+                return CommandResult("", "", None, time.monotonic() - started, timed_out=True)
+            except (OSError, asyncssh.Error) as exc:
+                raise map_error(self.host, exc, "opening a session") from exc
+
+            def kill() -> None:
+                with contextlib.suppress(asyncssh.Error, OSError):
+                    # OpenSSH honours this only for non-root users; root's command is left
+                    # to die of SIGPIPE on its next write once the channel is closed.
+                    proc.send_signal("KILL")
+                proc.close()
+
+            got = await capture(
+                proc.stdout.read,
+                proc.stderr.read,
+                proc.wait_closed(),
+                cap=self.options.output_cap_bytes,
+                limit_s=limit - (time.monotonic() - started),
+                kill=kill,
+                # sshd holds a closed channel open until its command exits: keep only what
+                # is already in flight rather than wait for that.
+                grace_s=SSH_KILL_GRACE_S,
+            )
+        dropped = got.error is not None or (proc.exit_status is None and conn.is_closed())
+        if dropped and not got.timed_out:
+            raise map_error(self.host, got.error or asyncssh.ConnectionLost("closed"), "running")
+        signal_name = proc.exit_signal[0] if proc.exit_signal else ""
+        return got.result(proc.exit_status, signal_name, started)
+
+    @staticmethod
+    async def _session(
+        conn: asyncssh.SSHClientConnection, command: str, stdin: dict[str, Any], deadline: float
+    ) -> asyncssh.SSHClientProcess[bytes]:
+        pause = 0.02
+        while True:
+            try:
+                return await conn.create_process(command, encoding=None, **stdin)
+            except asyncssh.ChannelOpenError:
+                # sshd frees a session slot only a main-loop pass after the channel closes,
+                # so a burst can briefly exceed MaxSessions even under max_channels (or the
+                # host has a lower MaxSessions); it then answers a plain "open failed"
+                # (OPEN_CONNECT_FAILED). Back off and retry until the deadline.
+                if conn.is_closed() or time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.25)
+
+    async def close(self) -> None:
+        """Close the connection and wait (briefly) until it is gone."""
+        async with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        conn.close()
+        try:
+            async with asyncio.timeout(2.0):
+                await conn.wait_closed()
+        except TimeoutError:
+            conn.abort()
+
+
+def executor_for(target: HostTarget, options: SSHOptions | None = None) -> Executor:
+    """The executor for `target`: a subprocess for `local`, SSH otherwise."""
+    if target.is_local:
+        return LocalExecutor(target.name, options)
+    return SSHExecutor(target, options)

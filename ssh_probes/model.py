@@ -1,0 +1,131 @@
+"""Value objects shared by executors, probes, rules and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+LOCAL_HOST = "local"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What an executor returns; a non-zero exit is data, not an exception."""
+
+    stdout: str
+    stderr: str
+    exit_status: int | None
+    duration_s: float
+    truncated: bool = False
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the command ran to completion with exit status 0."""
+        return self.exit_status == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """Everything the probes need to know about a host (no database, no Slack)."""
+
+    name: str
+    address: str = ""
+    port: int = 22
+    user: str = "root"
+    key_path: str | None = None
+    host_keys: tuple[str, ...] = ()
+    expect_ports: tuple[int, ...] = ()
+    logs: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        """True for the built-in host `local`, the machine the bot runs on."""
+        return self.name == LOCAL_HOST
+
+
+Facts = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A fixed command and a pure parser; never built from user text.
+
+    `args` may append values from the host's registry entry (ports, log paths) as separate
+    argv elements: they are data for the fixed script, never parsed by a shell.
+    """
+
+    name: str
+    area: str
+    command: tuple[str, ...]
+    parse: Callable[[CommandResult], Facts]
+    timeout_s: float = 10.0
+    args: Callable[[HostTarget], Sequence[str]] | None = None
+
+    def argv(self, host: HostTarget) -> list[str]:
+        """The argv to run on `host`."""
+        extra = list(self.args(host)) if self.args else []
+        return [*self.command, *extra]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found, with the evidence and what to do about it."""
+
+    code: str
+    severity: Severity
+    title: str
+    detail: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    suggestion: str = ""
+    host: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+            "evidence": dict(self.evidence),
+            "suggestion": self.suggestion,
+            "host": self.host,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one probe on one host; a failed probe is a result, not an exception."""
+
+    probe: str
+    host: str
+    ok: bool
+    facts: Facts = field(default_factory=dict)
+    error: str = ""
+    duration_ms: int = 0
+    area: str = ""
+    raw: str = ""
+    truncated: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (raw output excluded)."""
+        return {
+            "probe": self.probe,
+            "area": self.area,
+            "host": self.host,
+            "ok": self.ok,
+            "facts": self.facts,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "truncated": self.truncated,
+        }
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Most severe first, then by code, stable."""
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f.severity], f.code))

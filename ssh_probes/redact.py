@@ -1,0 +1,58 @@
+"""Secret redaction, applied before anything is stored, posted or logged.
+
+It lives in the lowest layer so probes (process arguments), commands (URLs) and the bot
+(storage, Slack, logs) all use the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "[REDACTED]"
+
+# Order matters: whole blocks first, then key=value forms, then bare token shapes.
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+            re.S,
+        ),
+        f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----",
+    ),
+    # Authorization / Cookie headers: keep the scheme word, drop the credential.
+    (re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s'\"]+"),
+     rf"\1\2\3{MASK}"),
+    (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
+    # user:password@ in URLs.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
+    # --password=x, --password x, password=x, PGPASSWORD=x, api_key: x, token=x ...
+    (
+        re.compile(
+            r"(?i)(--?[a-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key)[a-z0-9_-]*)(=|\s+)(?!-)[^\s'\"&]+"
+        ),
+        rf"\1\2{MASK}",
+    ),
+    (
+        re.compile(
+            r"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[a-z0-9_]*)"
+            r"(\s*[=:]\s*)(['\"]?)[^\s'\"&,;]+\3"
+        ),
+        rf"\1\2\3{MASK}\3",
+    ),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"), MASK),
+    (re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), MASK),
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), MASK),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), MASK),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"), MASK),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),
+]
+
+
+def redact(text: str) -> str:
+    """Return `text` with every secret we recognise replaced by [REDACTED]."""
+    if not text:
+        return text
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

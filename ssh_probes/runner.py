@@ -1,0 +1,56 @@
+"""Run probes on one executor concurrently; every failure becomes a ProbeResult."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from ssh_probes.errors import ExecutorError
+from ssh_probes.executor import Executor
+from ssh_probes.model import Facts, HostTarget, Probe, ProbeResult
+from ssh_probes.redact import redact
+
+
+async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
+    """Run one probe; timeouts, unreachable hosts and parse errors are results, not raises."""
+    started = time.monotonic()
+
+    def result(
+        ok: bool, *, facts: Facts | None = None, error: str = "", raw: str = "", truncated: bool = False
+    ) -> ProbeResult:
+        return ProbeResult(
+            probe.name,
+            host.name,
+            ok,
+            facts=facts or {},
+            error=error,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            area=probe.area,
+            raw=raw,
+            truncated=truncated,
+        )
+
+    try:
+        out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
+    except ExecutorError as exc:
+        return result(False, error=f"{exc.code}: {exc.detail}")
+    raw = redact(out.stdout)
+    if out.timed_out:
+        return result(
+            False, error=f"timed out after {probe.timeout_s:g}s", raw=raw, truncated=out.truncated
+        )
+    try:
+        facts = probe.parse(out)
+    except (ValueError, KeyError, IndexError) as exc:
+        why = out.stderr.strip().splitlines()[-1:] or [str(exc)]
+        status = f"exit {out.exit_status}: " if out.exit_status else "could not parse output: "
+        return result(False, error=redact(status + why[0]), raw=raw, truncated=out.truncated)
+    return result(True, facts=facts, raw=raw, truncated=out.truncated)
+
+
+async def run_probes(
+    executor: Executor, probes: Sequence[Probe], host: HostTarget
+) -> list[ProbeResult]:
+    """Run every probe at once over the executor's one connection, in the given order."""
+    return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
