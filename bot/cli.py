@@ -1,0 +1,235 @@
+"""The `triagebot` command line: the same commands as Slack, for a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from ssh_probes.errors import TriagebotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.store.db import Store
+    from commands.report import Report
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Incident triage from the terminal: hosts over SSH, DNS, HTTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: keeps `triagebot --help` near Python's start-up time
+)
+hosts_app = typer.Typer(help="Manage the host registry.", no_args_is_help=True, rich_markup_mode=None)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(hosts_app, name="hosts")
+app.add_typer(db_app, name="db")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _with_store(work: Callable[[Store, Settings], Awaitable[T]], migrate: bool = True) -> T:
+    """Open the configured database (migrating it if behind), run `work`, close."""
+    import asyncio
+
+    from bot.settings import load_settings
+    from bot.store.db import Store
+
+    settings = load_settings()
+
+    async def go() -> T:
+        store = Store(settings.database_url)
+        try:
+            if migrate:
+                await store.ensure_schema()
+            return await work(store, settings)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, one document."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def print_report(report: Report, as_json: bool) -> None:
+    """A report as JSON or rendered for the terminal."""
+    if as_json:
+        print_json(report.as_dict())
+        return
+    from rich.console import Console
+
+    from bot.render.terminal import render
+
+    Console().print(render(report))
+
+
+@app.command()
+def triage(
+    host: Annotated[str, typer.Argument(help="A registered host name, or `local`.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the incident routine on HOST and print the report."""
+    from bot.service import triage_host
+
+    report = _with_store(lambda store, settings: triage_host(store, settings, host))
+    print_report(report, as_json)
+
+
+@hosts_app.command("add")
+def hosts_add(
+    name: Annotated[str, typer.Argument(help="Registry name, e.g. web-1.")],
+    address: Annotated[str, typer.Option(help="IP address or DNS name.")],
+    port: Annotated[int, typer.Option(help="SSH port.")] = 22,
+    user: Annotated[str, typer.Option(help="SSH user.")] = "root",
+    key: Annotated[str | None, typer.Option(help="Private key file.")] = None,
+    known_hosts: Annotated[
+        str | None, typer.Option("--known-hosts", help="known_hosts file holding its key.")
+    ] = None,
+    host_key: Annotated[
+        list[str] | None, typer.Option("--host-key", help="'ssh-ed25519 AAAA...' to pin.")
+    ] = None,
+    expect_port: Annotated[
+        list[int] | None, typer.Option("--expect-port", help="A port that must listen.")
+    ] = None,
+    log: Annotated[list[str] | None, typer.Option("--log", help="A log file to read.")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="K=V.")] = None,
+) -> None:
+    """Register a host (its host key is pinned; nothing is trusted on first use)."""
+    from bot.store.hosts import HostRepo
+    from commands.hosts import build_spec
+
+    spec = build_spec(
+        name,
+        address=address,
+        port=port,
+        user=user,
+        key=key,
+        known_hosts=known_hosts,
+        host_keys=host_key or (),
+        expect_ports=expect_port or (),
+        logs=log or (),
+        labels=label or (),
+    )
+    _with_store(lambda store, _s: HostRepo(store).add(spec))
+    typer.echo(f"added {spec.name} ({spec.user}@{spec.address}:{spec.port})")
+
+
+def _host_dict(spec: Any) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "address": spec.address,
+        "port": spec.port,
+        "user": spec.user,
+        "key_path": spec.key_path,
+        "host_keys": list(spec.host_keys),
+        "expect_ports": list(spec.expect_ports),
+        "logs": list(spec.logs),
+        "labels": dict(spec.labels),
+    }
+
+
+@hosts_app.command("list")
+def hosts_list(as_json: JsonFlag = False) -> None:
+    """List registered hosts (`local` is always there)."""
+    from bot.store.hosts import HostRepo
+    from commands.hosts import LOCAL_SPEC
+
+    specs = [LOCAL_SPEC, *_with_store(lambda store, _s: HostRepo(store).list())]
+    if as_json:
+        print_json([_host_dict(s) for s in specs])
+        return
+    for s in specs:
+        where = "this machine" if s.name == "local" else f"{s.user}@{s.address}:{s.port}"
+        ports = ",".join(map(str, s.expect_ports)) or "-"
+        typer.echo(f"{s.name:20} {where:40} expect {ports}")
+
+
+@hosts_app.command("show")
+def hosts_show(name: str, as_json: JsonFlag = False) -> None:
+    """Show one host's registry entry."""
+    from bot.store.hosts import HostRepo
+
+    spec = _with_store(lambda store, _s: HostRepo(store).get(name.lower()))
+    data = _host_dict(spec)
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        typer.echo(f"{key:13} {value}")
+
+
+@hosts_app.command("remove")
+def hosts_remove(name: str) -> None:
+    """Remove a host from the registry (its history stays)."""
+    from bot.store.hosts import HostRepo
+
+    _with_store(lambda store, _s: HostRepo(store).remove(name.lower()))
+    typer.echo(f"removed {name.lower()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+
+    async def work(store: Store, _s: Settings) -> str:
+        return await store.upgrade()
+
+    from bot.store.db import describe_url
+
+    revision = _with_store(work, migrate=False)
+    from bot.settings import load_settings
+
+    typer.echo(f"database {describe_url(load_settings().database_url)} at revision {revision}")
+
+
+@app.command()
+def start() -> None:
+    """Start the bot the way `make run` does: Slack when tokens are set, else the console."""
+    from bot.settings import load_settings
+
+    mode = load_settings().slack_mode()
+    if mode == "console":
+        from bot.console import run_console
+
+        run_console(app)
+        return
+    from ssh_probes.errors import ConfigError
+
+    raise ConfigError(
+        f"Slack {mode} mode is not available in this version; unset SLACK_BOT_TOKEN to use "
+        "the console (`triagebot console`)"
+    )
+
+
+@app.command()
+def console() -> None:
+    """Type slash commands (`/triage local`) and see what Slack would get."""
+    from bot.console import run_console
+
+    run_console(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user mistakes are one line on stderr and exit status 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="triagebot", standalone_mode=True)
+    except TriagebotError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

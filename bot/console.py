@@ -1,0 +1,65 @@
+"""`triagebot console`: a text backend that takes slash-command lines like Slack would."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import TextIO
+
+import typer
+
+SLASH_COMMANDS = ("triage", "hosts")
+HELP = """Commands (as in Slack):
+  /triage HOST            run the incident routine on a registered host or `local`
+  /hosts list             registered hosts
+  /hosts show NAME        one host's entry
+  /hosts add NAME --address ADDR [--port 22] [--user U] [--key PATH] --host-key '...'
+  /hosts remove NAME
+  help                    this text
+  quit                    leave (Ctrl-D works too)"""
+
+
+def to_argv(line: str) -> list[str] | None:
+    """The CLI argv for one console line, [] for a blank line, None to quit."""
+    text = line.strip()
+    if not text:
+        return []
+    if text in ("quit", "exit", "/quit"):
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"cannot read that line: {exc}") from None
+    head = words[0].lstrip("/")
+    if head in ("help", "triagebot") and len(words) == 1:
+        return ["help"]
+    if head not in SLASH_COMMANDS:
+        raise ValueError(f"unknown command {words[0]!r}; type `help`")
+    return [head, *words[1:]]
+
+
+def run_console(app: typer.Typer, stdin: TextIO | None = None) -> None:
+    """Read lines until EOF or `quit`; each runs exactly as the CLI would run it."""
+    from bot.cli import main
+
+    source = stdin or sys.stdin
+    interactive = source.isatty()
+    if interactive:
+        print("triagebot console: type `/triage local`, `help` or `quit`.")
+    while True:
+        if interactive:
+            print("triagebot> ", end="", flush=True)
+        line = source.readline()
+        if not line:
+            break
+        try:
+            argv = to_argv(line)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        if argv is None:
+            break
+        if argv == ["help"]:
+            print(HELP)
+        elif argv:
+            main(argv)

@@ -1,0 +1,68 @@
+"""Report -> Rich renderables for a terminal (the console and the CLI)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from commands.report import Report
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from bot.render.summaries import summarize
+
+STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+STATUS = {"ok": "green", "partial": "yellow", "failed": "bold red"}
+
+
+def headline(report: Report) -> Text:
+    """`triage web-1  ok  312 ms  run 7`."""
+    text = Text()
+    text.append(f"{report.command} {report.target}  ", style="bold")
+    text.append(report.status, style=STATUS[report.status])
+    text.append(f"  {report.duration_ms} ms")
+    if report.run_id is not None:
+        text.append(f"  run {report.run_id}", style="dim")
+    return text
+
+
+def changes_line(report: Report) -> Text | None:
+    """What changed since the previous run, or None for a first run."""
+    ch = report.changes
+    if ch is None or ch.since is None:
+        return None
+    parts = [f"since run {ch.previous_run_id} at {ch.since:%Y-%m-%d %H:%M:%S} UTC:"]
+    parts.append("new " + (", ".join(ch.new) or "none"))
+    parts.append("resolved " + (", ".join(ch.resolved) or "none"))
+    if ch.still:
+        parts.append("still " + ", ".join(ch.still))
+    return Text("  ".join(parts), style="dim")
+
+
+def render(report: Report) -> RenderableType:
+    """The whole report: headline, findings with fixes, then one section per area."""
+    parts: list[RenderableType] = [headline(report)]
+    changed = changes_line(report)
+    if changed is not None:
+        parts.append(changed)
+    serious = [f for f in report.findings if f.severity != "info"]
+    if not serious:
+        parts.append(Text("No warning or critical findings.", style="green"))
+    for f in report.findings:
+        line = Text()
+        line.append(f"{f.severity.upper():8} ", style=STYLE[f.severity])
+        line.append(f"{f.code}  ", style="bold")
+        line.append(f.title)
+        parts.append(line)
+        if f.suggestion:
+            parts.append(Text(f"         fix: {f.suggestion}", style="dim"))
+    results = sorted(report.results, key=lambda r: (r.area, r.probe))
+    for area, group in groupby(results, key=lambda r: r.area):
+        parts.append(Text(f"\n{area}", style="bold underline"))
+        for result in group:
+            mark = "ok" if result.ok else "FAILED"
+            parts.append(
+                Text(f"  {result.probe} ({mark}, {result.duration_ms} ms)", style="bold")
+            )
+            for line in summarize(result):
+                parts.append(Text(f"    {line}"))
+    return Group(*parts)

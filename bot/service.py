@@ -1,0 +1,52 @@
+"""What the CLI, the console and Slack call: resolve the target, run, diff, store."""
+
+from __future__ import annotations
+
+from commands import triage
+from commands.report import Report
+from ssh_probes.executor import SSHOptions
+from ssh_probes.rules import Thresholds
+
+from bot.settings import Settings
+from bot.store.db import Store
+from bot.store.hosts import HostRepo
+from bot.history import diff
+from bot.store.runs import RunRepo
+
+
+def triage_options(settings: Settings) -> triage.TriageOptions:
+    """Translate settings into the command's options."""
+    return triage.TriageOptions(
+        ssh=SSHOptions(
+            connect_timeout_s=settings.ssh_connect_timeout_s,
+            command_timeout_s=settings.ssh_command_timeout_s,
+            output_cap_bytes=settings.ssh_output_cap_bytes,
+            max_channels=settings.ssh_max_channels,
+        ),
+        thresholds=Thresholds(
+            disk_warning_pct=settings.disk_warning_pct,
+            disk_critical_pct=settings.disk_critical_pct,
+            inode_warning_pct=settings.inode_warning_pct,
+            inode_critical_pct=settings.inode_critical_pct,
+            load_per_core=settings.load_per_core,
+            load_per_core_critical=settings.load_per_core_critical,
+        ),
+    )
+
+
+async def record(store: Store, report: Report, settings: Settings, **who: str | None) -> Report:
+    """Diff with the previous run, store, and return the report with its run id."""
+    runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
+    changes = diff(report, await runs.previous(report.command, report.target))
+    run_id = await runs.save(report, **who)
+    return report.with_run(run_id, changes)
+
+
+async def triage_host(
+    store: Store, settings: Settings, name: str, *, source: str = "cli", **who: str | None
+) -> Report:
+    """`triage NAME`: look the host up (unknown names are an InputError), run, store."""
+    request = triage.parse(name)
+    spec = await HostRepo(store).get(request.host)
+    report = await triage.run(spec.target(), triage_options(settings))
+    return await record(store, report, settings, source=source, **who)

@@ -1,0 +1,91 @@
+"""Settings from the environment: TRIAGEBOT_* for the bot, SLACK_* for Slack's tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ssh_probes.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def default_database_url() -> str:
+    """A SQLite file under the user data directory (created on first use)."""
+    from platformdirs import user_data_dir
+
+    path = Path(user_data_dir("triagebot", appauthor=False)) / "triagebot.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class Settings(BaseSettings):
+    """Every knob of triagebot, with its documented default."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGEBOT_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default_factory=default_database_url)
+    port: int = Field(default=3000, ge=1, le=65535)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # SSH: every connection and command has a timeout and an output cap.
+    ssh_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    ssh_command_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    ssh_output_cap_bytes: int = Field(default=1_000_000, ge=1024, le=64_000_000)
+    ssh_max_channels: int = Field(default=8, ge=1, le=9)
+    max_parallel_hosts: int = Field(default=50, ge=1, le=1000)
+
+    # Thresholds (percent; load per core).
+    disk_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    disk_critical_pct: float = Field(default=95.0, gt=0, le=100)
+    inode_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    inode_critical_pct: float = Field(default=95.0, gt=0, le=100)
+    load_per_core: float = Field(default=1.0, gt=0)
+    load_per_core_critical: float = Field(default=2.0, gt=0)
+
+    raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
+
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+    def slack_mode(self) -> Literal["socket", "http", "console"]:
+        """Which transport the tokens allow: Socket Mode, HTTP, or none (console)."""
+        if self.slack_bot_token and self.slack_app_token:
+            return "socket"
+        if self.slack_bot_token and self.slack_signing_secret:
+            return "http"
+        return "console"
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    if field.startswith("slack_") and field != "slack_api_url":
+        return field.upper()
+    return f"TRIAGEBOT_{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; a wrong value is a ConfigError naming the variable, in one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"{_env_name(tuple(err['loc']))}: {err['msg']}") from None

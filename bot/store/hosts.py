@@ -1,0 +1,95 @@
+"""The host registry: add, get, list, remove."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.store.db import Store
+from bot.store.models import HostRow, utcnow
+from ssh_probes.errors import InputError, StoreError
+from commands.hosts import LOCAL_SPEC, HostSpec
+from ssh_probes.model import LOCAL_HOST
+
+
+def _spec(row: HostRow) -> HostSpec:
+    return HostSpec(
+        name=row.name,
+        address=row.address,
+        port=row.port,
+        user=row.user,
+        key_path=row.key_path,
+        host_keys=tuple(row.host_keys),
+        expect_ports=tuple(row.expect_ports),
+        logs=tuple(row.logs),
+        labels=dict(row.labels),
+    )
+
+
+class HostRepo:
+    """Registry operations on one Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(self, spec: HostSpec) -> None:
+        """Register a new host; a taken name is an InputError and nothing changes."""
+        if spec.name == LOCAL_HOST:
+            raise InputError("'local' is built in and means the machine the bot runs on")
+        row = HostRow(
+            name=spec.name,
+            address=spec.address,
+            port=spec.port,
+            user=spec.user,
+            key_path=spec.key_path,
+            host_keys=list(spec.host_keys),
+            expect_ports=list(spec.expect_ports),
+            logs=list(spec.logs),
+            labels=dict(spec.labels),
+            watched=True,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        try:
+            async with self.store.sessions() as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            raise InputError(f"host {spec.name!r} is already registered") from None
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self.store.explain(exc)) from exc
+
+    async def names(self) -> list[str]:
+        """Registered names, sorted (without `local`)."""
+        async with self.store.session() as session:
+            rows = await session.scalars(select(HostRow.name).order_by(HostRow.name))
+            return list(rows)
+
+    async def list(self) -> list[HostSpec]:
+        """Every registered host, sorted by name (without `local`)."""
+        async with self.store.session() as session:
+            rows = await session.scalars(select(HostRow).order_by(HostRow.name))
+            return [_spec(r) for r in rows]
+
+    async def find(self, name: str) -> HostSpec | None:
+        """The host called `name`, `local`, or None."""
+        if name == LOCAL_HOST:
+            return LOCAL_SPEC
+        async with self.store.session() as session:
+            row = await session.scalar(select(HostRow).where(HostRow.name == name))
+            return _spec(row) if row else None
+
+    async def get(self, name: str) -> HostSpec:
+        """The host called `name`; unknown names are an InputError listing the known ones."""
+        spec = await self.find(name)
+        if spec is None:
+            known = ", ".join([LOCAL_HOST, *await self.names()])
+            raise InputError(f"unknown host {name!r}; registered: {known}")
+        return spec
+
+    async def remove(self, name: str) -> None:
+        """Forget a host; its past runs stay in history."""
+        if name == LOCAL_HOST:
+            raise InputError("'local' is built in and cannot be removed")
+        await self.get(name)
+        async with self.store.session() as session:
+            await session.execute(delete(HostRow).where(HostRow.name == name))

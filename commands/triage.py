@@ -1,0 +1,116 @@
+"""`triage HOST`: run the routine's probes on one host and turn the facts into findings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from commands import validate
+from commands.report import Report, Status
+from ssh_probes.errors import ExecutorError, InputError
+from ssh_probes.executor import SSHOptions, executor_for
+from ssh_probes.model import Finding, HostTarget, ProbeResult
+from ssh_probes.probes import FOUNDATION_PROBES, PROBES
+from ssh_probes.rules import Thresholds, evaluate
+from ssh_probes.runner import run_probes
+
+USAGE = "usage: /triage HOST   (a registered host name, or `local`)"
+
+
+@dataclass(frozen=True)
+class TriageRequest:
+    """What the user asked for: a host name (validated, not yet looked up)."""
+
+    host: str
+
+
+@dataclass(frozen=True)
+class TriageOptions:
+    """How to run: SSH limits, thresholds and which probes."""
+
+    ssh: SSHOptions = field(default_factory=SSHOptions)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    probes: tuple[str, ...] = FOUNDATION_PROBES
+
+
+def parse(text: str) -> TriageRequest:
+    """Parse the text after `/triage`."""
+    words = text.split()
+    if len(words) != 1:
+        raise InputError(USAGE)
+    return TriageRequest(host=validate.host_name(words[0]))
+
+
+def _unreachable(host: HostTarget, exc: ExecutorError, opts: SSHOptions) -> Finding:
+    where = f"{host.user}@{host.address}:{host.port}"
+    advice = {
+        "ssh.refused": (
+            f"Nothing accepts connections on {host.address}:{host.port}. Check that sshd runs "
+            "(`systemctl status ssh`), that the port is right (`triagebot hosts show "
+            f"{host.name}`), and that no firewall rejects it (`nc -vz {host.address} {host.port}`)."
+        ),
+        "ssh.timeout": (
+            f"No answer from {host.address}:{host.port} within {opts.connect_timeout_s:g}s: the "
+            "host is down, the address is wrong, or a firewall drops packets. Try "
+            f"`nc -vz -w 5 {host.address} {host.port}` and check security groups."
+        ),
+        "ssh.auth_failed": (
+            f"The key was not accepted for {host.user}: add its public key to "
+            f"~{host.user}/.ssh/authorized_keys on the host, or fix --user/--key "
+            f"(`triagebot hosts show {host.name}`)."
+        ),
+        "ssh.hostkey_mismatch": (
+            "The host key is not the pinned one, so nothing was run. If the host was rebuilt, "
+            "verify the new fingerprint out of band (`ssh-keyscan -p PORT ADDR | ssh-keygen -lf -`)"
+            f" and register it again (`triagebot hosts remove {host.name}` then `hosts add` with "
+            "--host-key); otherwise treat it as a possible man-in-the-middle."
+        ),
+    }
+    return Finding(
+        code=exc.code,
+        severity="critical",
+        title=f"cannot reach {where}: {exc.detail}",
+        detail=exc.detail,
+        evidence={"address": host.address, "port": host.port, "user": host.user},
+        suggestion=advice.get(exc.code, "Check the host's registry entry and its sshd."),
+        host=host.name,
+    )
+
+
+def _status(results: Sequence[ProbeResult]) -> Status:
+    failed = sum(not r.ok for r in results)
+    if failed == 0:
+        return "ok"
+    return "failed" if failed == len(results) else "partial"
+
+
+async def run(host: HostTarget, options: TriageOptions | None = None) -> Report:
+    """Connect once, run every probe concurrently, evaluate the rules."""
+    opts = options or TriageOptions()
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    probes = [PROBES[name] for name in opts.probes]
+    findings: list[Finding] = []
+    results: list[ProbeResult] = []
+    executor = executor_for(host, opts.ssh)
+    try:
+        await executor.connect()
+        results = await run_probes(executor, probes, host)
+    except ExecutorError as exc:
+        findings.append(_unreachable(host, exc, opts.ssh))
+    finally:
+        await executor.close()
+    if results:
+        findings.extend(evaluate(results, host, opts.thresholds))
+    status: Status = _status(results) if results else "failed"
+    return Report(
+        command="triage",
+        target=host.name,
+        status=status,
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+        findings=tuple(findings),
+        results=tuple(results),
+    )
