@@ -1,0 +1,106 @@
+"""`triage` over real SSH against lab hosts (network namespaces with OpenSSH sshd)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from commands import triage
+from commands.report import Report
+from ssh_probes.executor import SSHOptions
+from ssh_probes.rules import Thresholds
+from tests.lab.fixtures import target_for
+from tests.lab.netns import LabHost
+
+pytestmark = pytest.mark.lab
+
+# The lab hosts share this machine's two CPUs with the test run itself, so the load probe
+# would report the test suite's own load; CPU saturation has its own fault test.
+CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
+OPTS = triage.TriageOptions(ssh=SSHOptions(connect_timeout_s=3.0), thresholds=CALM)
+
+
+def serious(report: Report) -> list[str]:
+    return [f.code for f in report.findings if f.severity != "info"]
+
+
+@pytest.fixture
+def listener(lab_host: LabHost) -> Iterator[subprocess.Popen[bytes]]:
+    """A TCP listener on 127.0.0.1:8080 inside the host's namespace."""
+    proc = subprocess.Popen(
+        ["nsenter", f"--net=/var/run/netns/{lab_host.netns}", "/usr/bin/python3", "-c",
+         "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,"
+         "socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',8080));s.listen();time.sleep(600)"],
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = lab_host.exec(["ss", "-H", "-lnt", "sport = :8080"])
+        if "8080" in out.stdout:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("listener did not come up")
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+async def test_healthy_host_has_no_warning(lab_host: LabHost) -> None:
+    report = await triage.run(target_for(lab_host, expect_ports=(22,)), OPTS)
+    assert report.status == "ok", [r.error for r in report.results]
+    assert serious(report) == []
+    assert {r.probe for r in report.results} == {"load", "disk", "sockets"}
+    ports = {s["port"] for r in report.results if r.probe == "sockets" for s in r.facts["listeners"]}
+    assert 22 in ports
+
+
+async def test_expected_port_missing(lab_host: LabHost) -> None:
+    report = await triage.run(target_for(lab_host, expect_ports=(22, 5432)), OPTS)
+    assert serious(report) == ["port.not_listening"]
+    finding = report.findings[0]
+    assert finding.evidence["port"] == 5432
+    assert finding.host == lab_host.name
+
+
+async def test_loopback_only_listener(lab_host: LabHost, listener: object) -> None:
+    report = await triage.run(target_for(lab_host, expect_ports=(22, 8080)), OPTS)
+    assert serious(report) == ["port.loopback_only"]
+    assert report.findings[0].evidence["port"] == 8080
+
+
+async def test_sshd_stopped_is_refused_fast(lab_host: LabHost) -> None:
+    lab_host.stop_sshd()
+    t0 = time.monotonic()
+    report = await triage.run(target_for(lab_host), OPTS)
+    assert time.monotonic() - t0 < 2.5
+    assert report.status == "failed"
+    assert [f.code for f in report.findings] == ["ssh.refused"]
+    assert report.results == ()
+
+
+async def test_replaced_host_key_is_refused_and_nothing_runs(lab_host: LabHost) -> None:
+    target = target_for(lab_host)
+    lab_host.replace_host_key()
+    marker = "/tmp/triagebot-lab-marker"
+    lab_host.exec(["rm", "-f", marker])
+    report = await triage.run(target, OPTS)
+    assert report.status == "failed"
+    assert [f.code for f in report.findings] == ["ssh.hostkey_mismatch"]
+    assert report.results == ()
+    assert "Accepted publickey" not in lab_host.sshd_log()
+
+
+async def test_wrong_user_key_is_auth_failed(lab_host: LabHost, tmp_path: object) -> None:
+    import asyncssh
+
+    wrong = asyncssh.generate_private_key("ssh-ed25519")
+    path = f"{tmp_path}/wrong_key"
+    wrong.write_private_key(path)
+    report = await triage.run(replace(target_for(lab_host), key_path=path), OPTS)
+    assert report.status == "failed"
+    assert [f.code for f in report.findings] == ["ssh.auth_failed"]
