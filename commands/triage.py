@@ -11,9 +11,9 @@ from commands import validate
 from commands.report import Report, Status
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
-from ssh_probes.model import Finding, HostTarget, ProbeResult
-from ssh_probes.probes import FOUNDATION_PROBES, PROBES
-from ssh_probes.rules import Thresholds, evaluate
+from ssh_probes.model import Finding, HostTarget, Probe, ProbeResult
+from ssh_probes.probes import FOUNDATION_PROBES, PROBES, disk_usage
+from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from ssh_probes.runner import run_probes
 
 USAGE = "usage: /triage HOST   (a registered host name, or `local`)"
@@ -79,6 +79,15 @@ def _unreachable(host: HostTarget, exc: ExecutorError, opts: SSHOptions) -> Find
     )
 
 
+def _follow_ups(results: Sequence[ProbeResult], thresholds: Thresholds) -> list[Probe]:
+    """du on each filesystem over a threshold, so the finding can name the biggest directories."""
+    disk = next((r for r in results if r.probe == "disk" and r.ok), None)
+    if disk is None:
+        return []
+    space, inodes = over_threshold(disk.facts, thresholds)
+    return [disk_usage.probe(m) for m in space] + [disk_usage.probe(m, inodes=True) for m in inodes]
+
+
 def _status(results: Sequence[ProbeResult]) -> Status:
     failed = sum(not r.ok for r in results)
     if failed == 0:
@@ -98,6 +107,7 @@ async def run(host: HostTarget, options: TriageOptions | None = None) -> Report:
     try:
         await executor.connect()
         results = await run_probes(executor, probes, host)
+        results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
     except ExecutorError as exc:
         findings.append(_unreachable(host, exc, opts.ssh))
     finally:

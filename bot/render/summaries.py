@@ -43,14 +43,26 @@ def sockets_lines(facts: Facts) -> list[str]:
     lines = []
     for sock in facts.get("listeners", []):
         procs = ", ".join(f"{p['name']}[{p['pid']}]" for p in sock.get("process", []))
-        lines.append(f"{sock['local_address']}:{sock['port']}" + (f"  {procs}" if procs else ""))
+        addr = sock["local_address"]
+        shown = f"[{addr}]" if ":" in addr else addr
+        lines.append(f"{shown}:{sock['port']}" + (f"  {procs}" if procs else ""))
     return lines or ["no TCP listeners"]
+
+
+def usage_lines(facts: Facts) -> list[str]:
+    """The biggest directories of one filesystem (sizes in KiB, or inode counts)."""
+    lines = [f"{e['path']}: {e['size']:,}" for e in facts.get("entries", [])]
+    if facts.get("partial"):
+        lines.append("(du ran out of time: partial)")
+    return lines
 
 
 SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "load": load_lines,
     "disk": disk_lines,
     "sockets": sockets_lines,
+    "disk_usage": usage_lines,
+    "inode_usage": usage_lines,
 }
 
 
@@ -58,7 +70,7 @@ def summarize(result: ProbeResult) -> list[str]:
     """Lines describing one probe result; failures say why."""
     if not result.ok:
         return [f"probe failed: {result.error}"]
-    fn = SUMMARIES.get(result.probe)
+    fn = SUMMARIES.get(result.probe.split(":", 1)[0])
     try:
         return fn(result.facts) if fn else [f"{k}: {v}" for k, v in result.facts.items()]
     except (KeyError, TypeError, ValueError, ZeroDivisionError):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +34,14 @@ def serious(report: Report) -> list[str]:
 def listener(lab_host: LabHost) -> Iterator[subprocess.Popen[bytes]]:
     """A TCP listener on 127.0.0.1:8080 inside the host's namespace."""
     proc = subprocess.Popen(
-        ["nsenter", f"--net=/var/run/netns/{lab_host.netns}", "/usr/bin/python3", "-c",
-         "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,"
-         "socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',8080));s.listen();time.sleep(600)"],
+        [
+            "nsenter",
+            f"--net=/var/run/netns/{lab_host.netns}",
+            "/usr/bin/python3",
+            "-c",
+            "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,"
+            "socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',8080));s.listen();time.sleep(600)",
+        ],
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -55,7 +62,9 @@ async def test_healthy_host_has_no_warning(lab_host: LabHost) -> None:
     assert report.status == "ok", [r.error for r in report.results]
     assert serious(report) == []
     assert {r.probe for r in report.results} == {"load", "disk", "sockets"}
-    ports = {s["port"] for r in report.results if r.probe == "sockets" for s in r.facts["listeners"]}
+    ports = {
+        s["port"] for r in report.results if r.probe == "sockets" for s in r.facts["listeners"]
+    }
     assert 22 in ports
 
 
@@ -104,3 +113,41 @@ async def test_wrong_user_key_is_auth_failed(lab_host: LabHost, tmp_path: object
     report = await triage.run(replace(target_for(lab_host), key_path=path), OPTS)
     assert report.status == "failed"
     assert [f.code for f in report.findings] == ["ssh.auth_failed"]
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[str]:
+    """A loop-mounted ext4 filled to 100%, visible to the lab hosts (they share our mounts)."""
+    image, mount = tmp_path / "full.img", f"/mnt/tbl-full-{os.getpid()}"
+    subprocess.run(["truncate", "-s", "48M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    os.makedirs(mount, exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", str(image), mount], check=True)
+    try:
+        os.makedirs(f"{mount}/var/log")
+        os.makedirs(f"{mount}/srv")
+        # dd stops at ENOSPC, which is the point.
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={mount}/srv/a.bin", "bs=1M", "count=8"], capture_output=True
+        )
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={mount}/var/log/app.log", "bs=1M"], capture_output=True
+        )
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", mount], check=False)
+        os.rmdir(mount)
+
+
+async def test_full_disk_over_ssh_names_the_biggest_directory(
+    lab_host: LabHost, full_disk: str
+) -> None:
+    report = await triage.run(target_for(lab_host), OPTS)
+    full = [
+        f for f in report.findings if f.code == "disk.full" and f.evidence["mount"] == full_disk
+    ]
+    assert len(full) == 1, report.findings
+    assert full[0].severity == "critical"
+    assert full[0].evidence["biggest"][0]["path"] == f"{full_disk}/var"
+    assert f"{full_disk}/var " in full[0].suggestion
+    assert any(r.probe == f"disk_usage:{full_disk}" and r.ok for r in report.results)
