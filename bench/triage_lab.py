@@ -1,6 +1,8 @@
 """Benchmark: `triage` against lab hosts over real SSH (network namespaces + OpenSSH sshd).
 
-Run as root from the repository root:  .venv/bin/python -m bench.triage_lab [--hosts 1 10] [--runs 7]
+Run as root from the repository root:
+
+    .venv/bin/python -m bench.triage_lab [--hosts 1 10] [--runs 7]
 
 Two figures per fleet size: the in-process triage of every host at once (connect, probes,
 rules; what a Slack command waits for) and, for one host, the whole `triagebot triage HOST
@@ -46,7 +48,10 @@ def cli_once(host: LabHost, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "bot.cli", "triage", host.name, "--json"],
-        env=env, check=True, capture_output=True, timeout=60,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return time.perf_counter() - t0
 
@@ -63,26 +68,58 @@ def main() -> None:
         for n in args.hosts:
             asyncio.run(fleet_once(hosts[:n]))  # warm-up: page cache, sshd forks
             times = [asyncio.run(fleet_once(hosts[:n])) for _ in range(args.runs)]
-            rows.append({"work": f"triage {n} host(s), in-process", "hosts": n,
-                         "median_s": statistics.median(times), "min_s": min(times),
-                         "max_s": max(times), "runs": args.runs})
+            rows.append(
+                {
+                    "work": f"triage {n} host(s), in-process",
+                    "hosts": n,
+                    "median_s": statistics.median(times),
+                    "min_s": min(times),
+                    "max_s": max(times),
+                    "runs": args.runs,
+                }
+            )
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/b.db"}
             h = hosts[0]
             subprocess.run(
-                [sys.executable, "-m", "bot.cli", "hosts", "add", h.name, "--address", h.address,
-                 "--key", h.key_path, "--host-key", h.host_key_line],
-                env=env, check=True, capture_output=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "hosts",
+                    "add",
+                    h.name,
+                    "--address",
+                    h.address,
+                    "--key",
+                    h.key_path,
+                    "--host-key",
+                    h.host_key_line,
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
             )
             cli_once(h, env)
             times = [cli_once(h, env) for _ in range(args.runs)]
-            rows.append({"work": "`triagebot triage HOST --json` process, 1 host", "hosts": 1,
-                         "median_s": statistics.median(times), "min_s": min(times),
-                         "max_s": max(times), "runs": args.runs})
+            rows.append(
+                {
+                    "work": "`triagebot triage HOST --json` process, 1 host",
+                    "hosts": 1,
+                    "median_s": statistics.median(times),
+                    "min_s": min(times),
+                    "max_s": max(times),
+                    "runs": args.runs,
+                }
+            )
     finally:
         lab.close()
-    record = {"benchmark": "triage_lab", "at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": f"{os.cpu_count()} cores, {platform.python_version()}", "rows": rows}
+    record = {
+        "benchmark": "triage_lab",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.python_version()}",
+        "rows": rows,
+    }
     OUT.parent.mkdir(exist_ok=True)
     history = json.loads(OUT.read_text()) if OUT.exists() else []
     OUT.write_text(json.dumps([*history, record], indent=2) + "\n")

@@ -25,7 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: keeps `triagebot --help` near Python's start-up time
 )
-hosts_app = typer.Typer(help="Manage the host registry.", no_args_is_help=True, rich_markup_mode=None)
+hosts_app = typer.Typer(
+    help="Manage the host registry.", no_args_is_help=True, rich_markup_mode=None
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(hosts_app, name="hosts")
 app.add_typer(db_app, name="db")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from commands.report import Changes, Report
-
 from bot.store.runs import PastRun
+from commands.report import Changes, Report
 
 
 def _codes(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from bot.history import diff
+from bot.settings import Settings
+from bot.store.db import Store
+from bot.store.hosts import HostRepo
+from bot.store.runs import RunRepo
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
 from ssh_probes.rules import Thresholds
-
-from bot.settings import Settings
-from bot.store.db import Store
-from bot.store.hosts import HostRepo
-from bot.history import diff
-from bot.store.runs import RunRepo
 
 
 def triage_options(settings: Settings) -> triage.TriageOptions:
@@ -34,19 +33,35 @@ def triage_options(settings: Settings) -> triage.TriageOptions:
     )
 
 
-async def record(store: Store, report: Report, settings: Settings, **who: str | None) -> Report:
+async def record(
+    store: Store,
+    report: Report,
+    settings: Settings,
+    *,
+    source: str = "cli",
+    requested_by: str | None = None,
+    channel: str | None = None,
+) -> Report:
     """Diff with the previous run, store, and return the report with its run id."""
     runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
     changes = diff(report, await runs.previous(report.command, report.target))
-    run_id = await runs.save(report, **who)
+    run_id = await runs.save(report, source=source, requested_by=requested_by, channel=channel)
     return report.with_run(run_id, changes)
 
 
 async def triage_host(
-    store: Store, settings: Settings, name: str, *, source: str = "cli", **who: str | None
+    store: Store,
+    settings: Settings,
+    name: str,
+    *,
+    source: str = "cli",
+    requested_by: str | None = None,
+    channel: str | None = None,
 ) -> Report:
     """`triage NAME`: look the host up (unknown names are an InputError), run, store."""
     request = triage.parse(name)
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(spec.target(), triage_options(settings))
-    return await record(store, report, settings, source=source, **who)
+    return await record(
+        store, report, settings, source=source, requested_by=requested_by, channel=channel
+    )

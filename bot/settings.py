@@ -24,7 +24,9 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Every knob of triagebot, with its documented default."""
 
-    model_config = SettingsConfigDict(env_prefix="TRIAGEBOT_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGEBOT_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(default_factory=default_database_url)
     port: int = Field(default=3000, ge=1, le=65535)

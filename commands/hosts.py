@@ -97,7 +97,9 @@ def known_hosts_keys(path: str, address: str, port: int) -> tuple[str, ...]:
     if not host_keys:
         where = address if port == 22 else f"[{address}]:{port}"
         raise InputError(f"no host key for {where} in {str(full)!r}")
-    return tuple(host_key(k.export_public_key("openssh").decode()) for k in host_keys)
+    # The same key can match by name and by address: keep each once, in file order.
+    lines = (host_key(k.export_public_key("openssh").decode()) for k in host_keys)
+    return tuple(dict.fromkeys(lines))
 
 
 def label(text: str) -> tuple[str, str]:

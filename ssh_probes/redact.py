@@ -14,14 +14,17 @@ MASK = "[REDACTED]"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
+            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
             re.S,
         ),
         f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----",
     ),
     # Authorization / Cookie headers: keep the scheme word, drop the credential.
-    (re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s'\"]+"),
-     rf"\1\2\3{MASK}"),
+    (
+        re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s'\"]+"),
+        rf"\1\2\3{MASK}",
+    ),
     (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
     # user:password@ in URLs.
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{MASK}@"),

@@ -17,7 +17,12 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
     started = time.monotonic()
 
     def result(
-        ok: bool, *, facts: Facts | None = None, error: str = "", raw: str = "", truncated: bool = False
+        ok: bool,
+        *,
+        facts: Facts | None = None,
+        error: str = "",
+        raw: str = "",
+        truncated: bool = False,
     ) -> ProbeResult:
         return ProbeResult(
             probe.name,

@@ -18,7 +18,7 @@ from bot.store.db import Store
 PG_ENV = "TRIAGEBOT_TEST_POSTGRES_URL"
 
 
-async def _admin(url: str, sql: str) -> None:
+async def _admin(url: str, sql: str, *args: str) -> None:
     import asyncpg
 
     u = make_url(url)
@@ -31,7 +31,7 @@ async def _admin(url: str, sql: str) -> None:
         timeout=10,
     )
     try:
-        await conn.execute(sql)
+        await conn.execute(sql, *args)
     finally:
         await conn.close()
 
@@ -51,7 +51,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: object) -> AsyncItera
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         await _admin(
-            base, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            base, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
         )
         await _admin(base, f'DROP DATABASE IF EXISTS "{name}"')
 

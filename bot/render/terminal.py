@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from commands.report import Report
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bot.render.summaries import summarize
+from commands.report import Report
 
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS = {"ok": "green", "partial": "yellow", "failed": "bold red"}
@@ -60,9 +60,6 @@ def render(report: Report) -> RenderableType:
         parts.append(Text(f"\n{area}", style="bold underline"))
         for result in group:
             mark = "ok" if result.ok else "FAILED"
-            parts.append(
-                Text(f"  {result.probe} ({mark}, {result.duration_ms} ms)", style="bold")
-            )
-            for line in summarize(result):
-                parts.append(Text(f"    {line}"))
+            parts.append(Text(f"  {result.probe} ({mark}, {result.duration_ms} ms)", style="bold"))
+            parts.extend(Text(f"    {text}") for text in summarize(result))
     return Group(*parts)

@@ -11,7 +11,12 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
@@ -79,9 +84,7 @@ class Store:
         """The applied schema revision, or None for an empty database."""
         try:
             async with self.engine.connect() as conn:
-                has = await conn.run_sync(
-                    lambda c: c.dialect.has_table(c, "alembic_version")
-                )
+                has = await conn.run_sync(lambda c: c.dialect.has_table(c, "alembic_version"))
                 if not has:
                     return None
                 row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()

@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.store.db import Store
 from bot.store.models import HostRow, utcnow
-from ssh_probes.errors import InputError, StoreError
 from commands.hosts import LOCAL_SPEC, HostSpec
+from ssh_probes.errors import InputError, StoreError
 from ssh_probes.model import LOCAL_HOST
 
 

@@ -34,7 +34,9 @@ def keys(tmp_path: Path) -> dict[str, str]:
     return {"key": str(path), "host_key": pub, "known_hosts": str(known)}
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=ROOT,
@@ -54,10 +56,28 @@ def hosts_json(env: dict[str, str]) -> list[dict[str, object]]:
 
 def test_hosts_add_show_list_remove(env: dict[str, str], keys: dict[str, str]) -> None:
     add = cli(
-        env, "hosts", "add", "web-1", "--address", "198.18.5.2", "--port", "2222",
-        "--user", "ops", "--key", keys["key"], "--known-hosts", keys["known_hosts"],
-        "--expect-port", "443", "--expect-port", "80", "--log", "/var/log/app.log",
-        "--label", "env=prod",
+        env,
+        "hosts",
+        "add",
+        "web-1",
+        "--address",
+        "198.18.5.2",
+        "--port",
+        "2222",
+        "--user",
+        "ops",
+        "--key",
+        keys["key"],
+        "--known-hosts",
+        keys["known_hosts"],
+        "--expect-port",
+        "443",
+        "--expect-port",
+        "80",
+        "--log",
+        "/var/log/app.log",
+        "--label",
+        "env=prod",
     )
     assert add.returncode == 0, add.stderr
     shown = json.loads(cli(env, "hosts", "show", "web-1", "--json").stdout)
@@ -73,21 +93,35 @@ BAD_ADDS = {
     "shell-metachar-name": (["web;rm -rf /", "--address", "198.18.5.2"], "invalid host name"),
     "shell-metachar-address": (["web-2", "--address", "$(reboot)"], "invalid address"),
     "option-injection-address": (["web-2", "--address=-oProxyCommand=sh"], "invalid address"),
-    "unreadable-key": (["web-2", "--address", "198.18.5.2", "--key", "/nonexistent/id"],
-                       "cannot read key file"),
-    "malformed-host-key": (["web-2", "--address", "198.18.5.2", "--host-key", "ssh-ed25519 zzz"],
-                           "invalid host key"),
+    "unreadable-key": (
+        ["web-2", "--address", "198.18.5.2", "--key", "/nonexistent/id", "--host-key", "HK"],
+        "cannot read key file",
+    ),
+    "malformed-host-key": (
+        ["web-2", "--address", "198.18.5.2", "--host-key", "ssh-ed25519 zzz"],
+        "invalid host key",
+    ),
     "no-host-key": (["web-2", "--address", "198.18.5.2"], "a host key is required"),
-    "known-hosts-without-entry": (["web-2", "--address", "198.18.9.9", "--known-hosts", "KH"],
-                                  "no host key for 198.18.9.9"),
-    "bad-port": (["web-2", "--address", "198.18.5.2", "--port", "0", "--host-key", "HK"],
-                 "invalid port"),
-    "bad-expect-port": (["web-2", "--address", "198.18.5.2", "--expect-port", "99999",
-                         "--host-key", "HK"], "invalid port"),
-    "relative-log": (["web-2", "--address", "198.18.5.2", "--log", "app.log", "--host-key", "HK"],
-                     "invalid log path"),
-    "bad-label": (["web-2", "--address", "198.18.5.2", "--label", "x", "--host-key", "HK"],
-                  "invalid label"),
+    "known-hosts-without-entry": (
+        ["web-2", "--address", "198.18.9.9", "--known-hosts", "KH"],
+        "no host key for 198.18.9.9",
+    ),
+    "bad-port": (
+        ["web-2", "--address", "198.18.5.2", "--port", "0", "--host-key", "HK"],
+        "invalid port",
+    ),
+    "bad-expect-port": (
+        ["web-2", "--address", "198.18.5.2", "--expect-port", "99999", "--host-key", "HK"],
+        "invalid port",
+    ),
+    "relative-log": (
+        ["web-2", "--address", "198.18.5.2", "--log", "app.log", "--host-key", "HK"],
+        "invalid log path",
+    ),
+    "bad-label": (
+        ["web-2", "--address", "198.18.5.2", "--label", "x", "--host-key", "HK"],
+        "invalid label",
+    ),
     "local-is-builtin": (["local", "--address", "127.0.0.1", "--host-key", "HK"], "built in"),
 }
 
@@ -142,8 +176,16 @@ def test_triage_local_json_contract(env: dict[str, str]) -> None:
     first = cli(env, "triage", "local", "--json")
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
-    for key in ("command", "target", "status", "duration_ms", "run_id", "findings", "results",
-                "changes"):
+    for key in (
+        "command",
+        "target",
+        "status",
+        "duration_ms",
+        "run_id",
+        "findings",
+        "results",
+        "changes",
+    ):
         assert key in report
     assert report["command"] == "triage" and report["target"] == "local"
     assert {r["probe"] for r in report["results"]} >= {"load", "disk", "sockets"}

@@ -12,8 +12,10 @@ from bot.console import to_argv
     [
         ("/triage web-1", ["triage", "web-1"]),
         ("triage local --json", ["triage", "local", "--json"]),
-        ("/hosts add a --host-key 'ssh-ed25519 AAAA'", ["hosts", "add", "a", "--host-key",
-                                                        "ssh-ed25519 AAAA"]),
+        (
+            "/hosts add a --host-key 'ssh-ed25519 AAAA'",
+            ["hosts", "add", "a", "--host-key", "ssh-ed25519 AAAA"],
+        ),
         ("/triage 'x; rm -rf /'", ["triage", "x; rm -rf /"]),
         ("   ", []),
         ("help", ["help"]),

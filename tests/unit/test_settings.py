@@ -54,7 +54,9 @@ def test_slack_mode(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], mode: 
     ],
     ids=["port-not-int", "port-range", "negative-pct", "unknown-db", "log-format", "zero-timeout"],
 )
-def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str
+) -> None:
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError) as info:
         load_settings()

@@ -23,10 +23,32 @@ def test_host_names_accepted(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "-oProxyCommand=x", "web;id", "web 1", "$(id)", "`id`", "a|b", "web\n1", "x" * 64,
-     "../etc", "we\u0431"],
-    ids=["empty", "option", "semicolon", "space", "subst", "backtick", "pipe", "newline",
-         "too-long", "dotdot", "homoglyph"],
+    [
+        "",
+        "-oProxyCommand=x",
+        "web;id",
+        "web 1",
+        "$(id)",
+        "`id`",
+        "a|b",
+        "web\n1",
+        "x" * 64,
+        "../etc",
+        "we\u0431",
+    ],
+    ids=[
+        "empty",
+        "option",
+        "semicolon",
+        "space",
+        "subst",
+        "backtick",
+        "pipe",
+        "newline",
+        "too-long",
+        "dotdot",
+        "homoglyph",
+    ],
 )
 def test_host_names_refused(text: str) -> None:
     with pytest.raises(InputError) as info:
@@ -68,8 +90,12 @@ def test_domains_refused(text: str, why: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("198.18.0.2", "198.18.0.2"), ("[::1]", "::1"), ("2001:DB8::1", "2001:db8::1"),
-     ("db.internal", "db.internal")],
+    [
+        ("198.18.0.2", "198.18.0.2"),
+        ("[::1]", "::1"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("db.internal", "db.internal"),
+    ],
     ids=["ipv4", "bracketed-ipv6", "ipv6-canonical", "dns-name"],
 )
 def test_addresses(text: str, expected: str) -> None:
