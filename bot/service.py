@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from bot.history import diff
 from bot.settings import Settings
 from bot.store.db import Store
@@ -10,6 +12,7 @@ from bot.store.runs import RunRepo
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
+from ssh_probes.model import ProbeConfig
 from ssh_probes.rules import Thresholds
 
 
@@ -22,13 +25,10 @@ def triage_options(settings: Settings) -> triage.TriageOptions:
             output_cap_bytes=settings.ssh_output_cap_bytes,
             max_channels=settings.ssh_max_channels,
         ),
-        thresholds=Thresholds(
-            disk_warning_pct=settings.disk_warning_pct,
-            disk_critical_pct=settings.disk_critical_pct,
-            inode_warning_pct=settings.inode_warning_pct,
-            inode_critical_pct=settings.inode_critical_pct,
-            load_per_core=settings.load_per_core,
-            load_per_core_critical=settings.load_per_core_critical,
+        # Settings carry every Thresholds and ProbeConfig field under the same name.
+        thresholds=Thresholds(**{f.name: getattr(settings, f.name) for f in fields(Thresholds)}),
+        probe_config=ProbeConfig(
+            **{f.name: getattr(settings, f.name) for f in fields(ProbeConfig)}
         ),
     )
 

@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     inode_critical_pct: float = Field(default=95.0, gt=0, le=100)
     load_per_core: float = Field(default=1.0, gt=0)
     load_per_core_critical: float = Field(default=2.0, gt=0)
+    iowait_warning_pct: float = Field(default=20.0, gt=0, le=100)
+    iowait_critical_pct: float = Field(default=50.0, gt=0, le=100)
+    mem_available_warning_pct: float = Field(default=10.0, ge=0, le=100)
+    mem_available_critical_pct: float = Field(default=5.0, ge=0, le=100)
+    swap_pages_per_s_warning: float = Field(default=100.0, gt=0)
+    swap_pages_per_s_critical: float = Field(default=1000.0, gt=0)
+    time_wait_warning: int = Field(default=1000, ge=1)
+    syn_sent_warning: int = Field(default=10, ge=1)
+    close_wait_warning: int = Field(default=20, ge=1)
+    log_repeat_warning: int = Field(default=5, ge=1)
+    docker_restarts_warning: int = Field(default=3, ge=1)
+
+    # Probe windows.
+    sample_window_s: float = Field(default=1.0, gt=0, le=30)
+    log_window_min: int = Field(default=15, ge=1, le=10_080)
+    log_tail_lines: int = Field(default=1000, ge=1, le=100_000)
 
     raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
 

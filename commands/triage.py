@@ -11,8 +11,8 @@ from commands import validate
 from commands.report import Report, Status
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
-from ssh_probes.model import Finding, HostTarget, Probe, ProbeResult
-from ssh_probes.probes import FOUNDATION_PROBES, PROBES, disk_usage
+from ssh_probes.model import Finding, HostTarget, Probe, ProbeConfig, ProbeResult
+from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from ssh_probes.runner import run_probes
 
@@ -32,7 +32,8 @@ class TriageOptions:
 
     ssh: SSHOptions = field(default_factory=SSHOptions)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    probes: tuple[str, ...] = FOUNDATION_PROBES
+    probes: tuple[str, ...] = DEFAULT_PROBES
+    probe_config: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 def parse(text: str) -> TriageRequest:
@@ -100,7 +101,7 @@ async def run(host: HostTarget, options: TriageOptions | None = None) -> Report:
     opts = options or TriageOptions()
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    probes = [PROBES[name] for name in opts.probes]
+    probes = [build(name, opts.probe_config) for name in opts.probes]
     findings: list[Finding] = []
     results: list[ProbeResult] = []
     executor = executor_for(host, opts.ssh)

@@ -53,6 +53,15 @@ Facts = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Knobs that shape probe commands (never user text: numbers from settings)."""
+
+    sample_window_s: float = 1.0  # /proc/stat and /proc/vmstat are read twice, this far apart
+    log_window_min: int = 15  # journalctl --since this many minutes ago
+    log_tail_lines: int = 1000  # last lines read from each of the host's --log files
+
+
+@dataclass(frozen=True)
 class Probe:
     """A fixed command and a pure parser; never built from user text.
 

@@ -1,14 +1,36 @@
 """One module per area; every probe is a fixed command and a pure parser.
 
-PROBES maps a probe name to its Probe; FOUNDATION_PROBES is what `triage` runs by default.
+FACTORIES maps a probe name to a function of ProbeConfig that returns the Probe (most
+ignore the config; sampling and log probes take their window from it). DEFAULT_PROBES is
+what `triage` runs, in report order.
 """
 
 from __future__ import annotations
 
-from ssh_probes.model import Probe
+from collections.abc import Callable
+
+from ssh_probes.model import Probe, ProbeConfig
 from ssh_probes.probes.disk import DISK
 from ssh_probes.probes.load import LOAD
 from ssh_probes.probes.sockets import SOCKETS
 
-PROBES: dict[str, Probe] = {p.name: p for p in (LOAD, DISK, SOCKETS)}
+ProbeFactory = Callable[[ProbeConfig], Probe]
+
+
+def static(probe: Probe) -> ProbeFactory:
+    """A factory for a probe whose command does not depend on the config."""
+    return lambda _config: probe
+
+
+FACTORIES: dict[str, ProbeFactory] = {
+    "load": static(LOAD),
+    "disk": static(DISK),
+    "sockets": static(SOCKETS),
+}
 FOUNDATION_PROBES: tuple[str, ...] = ("load", "disk", "sockets")
+DEFAULT_PROBES: tuple[str, ...] = tuple(FACTORIES)
+
+
+def build(name: str, config: ProbeConfig | None = None) -> Probe:
+    """The probe called `name` under `config` (KeyError for an unknown name)."""
+    return FACTORIES[name](config or ProbeConfig())

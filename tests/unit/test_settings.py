@@ -68,3 +68,26 @@ def test_bad_value_names_the_variable(
 def test_secret_tokens_do_not_print(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
     assert "xoxb-very-secret" not in repr(load_settings())
+
+
+def test_threshold_and_probe_settings_default_to_the_documented_values() -> None:
+    from dataclasses import fields
+
+    from bot.service import triage_options
+    from ssh_probes.model import ProbeConfig
+    from ssh_probes.rules import Thresholds
+
+    opts = triage_options(load_settings())
+    assert opts.thresholds == Thresholds()
+    assert opts.probe_config == ProbeConfig()
+    assert len(fields(Thresholds)) >= 17
+
+
+def test_threshold_setting_reaches_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.service import triage_options
+
+    monkeypatch.setenv("TRIAGEBOT_TIME_WAIT_WARNING", "50")
+    monkeypatch.setenv("TRIAGEBOT_SAMPLE_WINDOW_S", "0.25")
+    opts = triage_options(load_settings())
+    assert opts.thresholds.time_wait_warning == 50
+    assert opts.probe_config.sample_window_s == 0.25

@@ -1,0 +1,37 @@
+"""Pure rules: parsed facts -> Findings with severity, evidence and a suggested fix.
+
+One module per area (`cpu`, `disk`, `sockets`, ...), each exporting `RULES`: probe name ->
+rule. A rule reads the facts of its probe (and of the others, for follow-ups such as the du
+drill-down) and knows nothing of executors, Slack or the database. Thresholds are a value
+object so settings can change them; their defaults are the documented ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ssh_probes.model import Finding, HostTarget, ProbeResult
+from ssh_probes.rules import cpu, disk, sockets
+from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
+from ssh_probes.rules.disk import over_threshold
+
+__all__ = ["RULES", "Rule", "Thresholds", "evaluate", "human_kb", "level", "over_threshold"]
+
+RULES: dict[str, Rule] = {**cpu.RULES, **disk.RULES, **sockets.RULES}
+
+
+def evaluate(
+    results: Sequence[ProbeResult], host: HostTarget, thresholds: Thresholds | None = None
+) -> list[Finding]:
+    """Every finding the facts support; a failed probe yields none (its error is reported).
+
+    Follow-up probes are named `base:detail` (`disk_usage:/var`); rules key on the base name.
+    """
+    t = thresholds or Thresholds()
+    ok = {r.probe: r.facts for r in results if r.ok}
+    findings: list[Finding] = []
+    for probe, facts in ok.items():
+        rule = RULES.get(probe)
+        if rule is not None:
+            findings.extend(rule(facts, host, t, ok))
+    return findings

@@ -1,0 +1,71 @@
+"""Listening-socket rules: port.not_listening and port.loopback_only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ssh_probes.model import Facts, Finding, HostTarget
+from ssh_probes.rules.base import Rule, Thresholds
+
+_BIND_HINT = {
+    "postgres": "set listen_addresses = '*' (or the interface address) in postgresql.conf",
+    "redis-server": "set `bind 0.0.0.0` (with protected-mode and a password) in redis.conf",
+    "mysqld": "set bind-address = 0.0.0.0 in my.cnf",
+    "mariadbd": "set bind-address = 0.0.0.0 in my.cnf",
+    "nginx": "use `listen PORT;` rather than `listen 127.0.0.1:PORT;`",
+    "node": "listen on 0.0.0.0 (e.g. `server.listen(PORT, '0.0.0.0')` or HOST=0.0.0.0)",
+    "gunicorn": "start with `--bind 0.0.0.0:PORT`",
+    "uvicorn": "start with `--host 0.0.0.0`",
+    "python3": "bind to 0.0.0.0 instead of 127.0.0.1 (e.g. `--host 0.0.0.0`)",
+}
+
+
+def _sockets(
+    facts: Facts, host: HostTarget, _t: Thresholds, _extra: Mapping[str, Facts]
+) -> Iterator[Finding]:
+    by_port: dict[int, list[dict[str, Any]]] = {}
+    for sock in facts["listeners"]:
+        by_port.setdefault(sock["port"], []).append(sock)
+    for port in host.expect_ports:
+        socks = by_port.get(port, [])
+        if not socks:
+            yield Finding(
+                code="port.not_listening",
+                severity="critical",
+                title=f"nothing listens on TCP port {port}",
+                detail="Clients get 'connection refused': the service is down, crashed at "
+                "start, or listens on another port.",
+                evidence={"port": port, "listening_ports": sorted(by_port)},
+                suggestion=(
+                    f"Check the service that should own port {port}: `systemctl --failed`, "
+                    "`journalctl -u SERVICE -n 200`, its configured port, and "
+                    f"`ss -lntp 'sport = :{port}'` after restarting it."
+                ),
+                host=host.name,
+            )
+        elif all(s["loopback"] for s in socks):
+            names = sorted({p["name"] for s in socks for p in s["process"]})
+            hint = next((_BIND_HINT[n] for n in names if n in _BIND_HINT), "")
+            owner = f" ({', '.join(names)})" if names else ""
+            yield Finding(
+                code="port.loopback_only",
+                severity="critical",
+                title=f"port {port} listens on loopback only{owner}: "
+                + ", ".join(f"{s['local_address']}:{port}" for s in socks),
+                detail="Local clients work; every other host gets 'connection refused'.",
+                evidence={
+                    "port": port,
+                    "addresses": [s["local_address"] for s in socks],
+                    "processes": names,
+                },
+                suggestion=(
+                    "Bind the service to 0.0.0.0 or the host's interface address"
+                    + (f": {hint}" if hint else "")
+                    + f", restart it, and confirm with `ss -lntp 'sport = :{port}'`."
+                ),
+                host=host.name,
+            )
+
+
+RULES: dict[str, Rule] = {"sockets": _sockets}
