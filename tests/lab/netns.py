@@ -53,7 +53,7 @@ LogLevel VERBOSE
 Subsystem sftp internal-sftp
 # bash sources ~/.bashrc for commands run by sshd; this machine's root .bashrc (pyenv init)
 # costs ~100 ms per command, which would dominate every lab test. An empty home avoids it.
-SetEnv HOME={workdir}/home
+SetEnv HOME={workdir}/home PATH={workdir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 """
 
 
@@ -184,6 +184,11 @@ class LabHost:
     def host_key_path(self) -> Path:
         """The sshd host private key."""
         return self.workdir / "ssh_host_ed25519_key"
+
+    @property
+    def bin_dir(self) -> Path:
+        """First on PATH for this host's SSH sessions: put shims (a fake `docker`) here."""
+        return self.workdir / "bin"
 
     @property
     def log_path(self) -> Path:
@@ -345,6 +350,7 @@ class Lab:
                 raise
         try:
             (host.workdir / "home").mkdir(parents=True)
+            (host.workdir / "bin").mkdir()
             (host.workdir / "authorized_keys").write_text(self.user_key_line + "\n")
             host.host_key_line = keygen(host.host_key_path, f"{name}-host")
             host.start_sshd()
