@@ -185,6 +185,15 @@ _ENTRIES = [
         "Verify the new fingerprint out of band, then re-register the host; otherwise treat "
         "it as a possible man-in-the-middle.",
     ),
+    Entry(
+        "source.unavailable",
+        "host",
+        "A source of facts is missing on the host",
+        "The probe ran but the host has no such source (no systemd, no Docker, no "
+        "permission to read the kernel log): that part of the routine saw nothing.",
+        "Install or grant access to the source if the area matters for this host (e.g. add "
+        "the bot's user to the systemd-journal or docker group).",
+    ),
     # DNS
     Entry(
         "dns.nxdomain",

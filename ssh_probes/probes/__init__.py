@@ -1,5 +1,8 @@
 """One module per area; every probe is a fixed command and a pure parser.
 
+A probe whose source is missing on a host (no systemd, no docker) parses to
+`{"available": False, "why": "...", "hint": "..."}`: an info finding, not a failed probe.
+
 FACTORIES maps a probe name to a function of ProbeConfig that returns the Probe (most
 ignore the config; sampling and log probes take their window from it). DEFAULT_PROBES is
 what `triage` runs, in report order.

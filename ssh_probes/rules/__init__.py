@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ssh_probes.model import Finding, HostTarget, ProbeResult
+from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
 from ssh_probes.rules import cpu, disk, sockets
 from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
 from ssh_probes.rules.disk import over_threshold
@@ -18,6 +18,20 @@ from ssh_probes.rules.disk import over_threshold
 __all__ = ["RULES", "Rule", "Thresholds", "evaluate", "human_kb", "level", "over_threshold"]
 
 RULES: dict[str, Rule] = {**cpu.RULES, **disk.RULES, **sockets.RULES}
+
+
+def unavailable(probe: str, facts: Facts, host: HostTarget) -> Finding:
+    """Info: the host lacks a source (no systemd, no docker, no permission); not an error."""
+    why = str(facts.get("why") or "not available on this host")
+    return Finding(
+        code="source.unavailable",
+        severity="info",
+        title=f"{probe}: {why}",
+        detail="This part of the routine could not look; nothing was concluded from it.",
+        evidence={"probe": probe, "why": why},
+        suggestion=str(facts.get("hint") or ""),
+        host=host.name,
+    )
 
 
 def evaluate(
@@ -31,6 +45,9 @@ def evaluate(
     ok = {r.probe: r.facts for r in results if r.ok}
     findings: list[Finding] = []
     for probe, facts in ok.items():
+        if facts.get("available") is False:
+            findings.append(unavailable(probe, facts, host))
+            continue
         rule = RULES.get(probe)
         if rule is not None:
             findings.extend(rule(facts, host, t, ok))

@@ -53,8 +53,9 @@ LogLevel VERBOSE
 Subsystem sftp internal-sftp
 # bash sources ~/.bashrc for commands run by sshd; this machine's root .bashrc (pyenv init)
 # costs ~100 ms per command, which would dominate every lab test. An empty home avoids it.
-SetEnv HOME={workdir}/home PATH={workdir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SetEnv HOME={workdir}/home PATH={workdir}/bin:{system_path}
 """
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def run(argv: Sequence[str], *, input: str | None = None, check: bool = True) -> str:
@@ -223,6 +224,7 @@ class LabHost:
                 port=self.port,
                 host_key=self.host_key_path,
                 workdir=self.workdir,
+                system_path=SYSTEM_PATH,
             )
             + extra
         )
