@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from commands import triage
+from ssh_probes.probes import DEFAULT_PROBES
 from ssh_probes.rules import Thresholds
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
@@ -33,9 +34,9 @@ from tests.lab.netns import Lab, LabHost
 OUT = Path(__file__).parent / "results" / "triage_lab.json"
 
 
-async def fleet_once(hosts: list[LabHost]) -> float:
+async def fleet_once(hosts: list[LabHost], probes: tuple[str, ...]) -> float:
     t0 = time.perf_counter()
-    opts = triage.TriageOptions(thresholds=Thresholds())
+    opts = triage.TriageOptions(thresholds=Thresholds(), probes=probes)
     reports = await asyncio.gather(*(triage.run(target_for(h), opts) for h in hosts))
     elapsed = time.perf_counter() - t0
     bad = [r for r in reports if r.status != "ok"]
@@ -60,14 +61,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--probes", default="", help="comma-separated probe names (default: all of triage's)"
+    )
     args = parser.parse_args()
+    probes = tuple(args.probes.split(",")) if args.probes else DEFAULT_PROBES
     lab = Lab()
     rows = []
     try:
         hosts = [lab.add_host() for _ in range(max(args.hosts))]
         for n in args.hosts:
-            asyncio.run(fleet_once(hosts[:n]))  # warm-up: page cache, sshd forks
-            times = [asyncio.run(fleet_once(hosts[:n])) for _ in range(args.runs)]
+            asyncio.run(fleet_once(hosts[:n], probes))  # warm-up: page cache, sshd forks
+            times = [asyncio.run(fleet_once(hosts[:n], probes)) for _ in range(args.runs)]
             rows.append(
                 {
                     "work": f"triage {n} host(s), in-process",
@@ -116,6 +121,7 @@ def main() -> None:
         lab.close()
     record = {
         "benchmark": "triage_lab",
+        "probes": list(probes),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.python_version()}",
         "rows": rows,
