@@ -76,12 +76,16 @@ def print_report(report: Report, as_json: bool) -> None:
 @app.command()
 def triage(
     host: Annotated[str, typer.Argument(help="A registered host name, or `local`.")],
+    symptom: Annotated[
+        list[str] | None, typer.Argument(help="`port N`: why is port N refused or timing out.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run the incident routine on HOST and print the report."""
+    """Run the incident routine on HOST (optionally about one port) and print the report."""
     from bot.service import triage_host
 
-    report = _with_store(lambda store, settings: triage_host(store, settings, host))
+    words = [host, *(symptom or [])]
+    report = _with_store(lambda store, settings: triage_host(store, settings, words))
     print_report(report, as_json)
 
 

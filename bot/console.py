@@ -11,6 +11,7 @@ import typer
 SLASH_COMMANDS = ("triage", "hosts")
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
+  /triage HOST port N     ... and answer why port N is refused or timing out
   /hosts list             registered hosts
   /hosts show NAME        one host's entry
   /hosts add NAME --address ADDR [--port 22] [--user U] [--key PATH] --host-key '...'

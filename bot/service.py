@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 
 from bot.history import diff
@@ -52,16 +53,16 @@ async def record(
 async def triage_host(
     store: Store,
     settings: Settings,
-    name: str,
+    words: str | Sequence[str],
     *,
     source: str = "cli",
     requested_by: str | None = None,
     channel: str | None = None,
 ) -> Report:
-    """`triage NAME`: look the host up (unknown names are an InputError), run, store."""
-    request = triage.parse(name)
+    """`triage NAME [port N]`: look the host up (unknown names are an InputError), run, store."""
+    request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
-    report = await triage.run(spec.target(), triage_options(settings))
+    report = await triage.run(spec.target(), triage_options(settings), port=request.port)
     return await record(
         store, report, settings, source=source, requested_by=requested_by, channel=channel
     )

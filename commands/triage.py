@@ -1,13 +1,19 @@
-"""`triage HOST`: run the routine's probes on one host and turn the facts into findings."""
+"""`triage HOST [port N]`: run the routine's probes on one host and turn facts into findings.
+
+With `port N` the report answers "why is N refused or timing out": N is treated as an
+expected port (is anything listening, on which address) and the bot also connects to it from
+outside, so "not listening", "loopback only" and "listening but filtered" are told apart.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from commands import validate
+from commands import reach, validate
 from commands.report import Report, Status
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
@@ -16,14 +22,15 @@ from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from ssh_probes.runner import run_probes
 
-USAGE = "usage: /triage HOST   (a registered host name, or `local`)"
+USAGE = "usage: /triage HOST [port N]   (HOST: a registered host name, or `local`)"
 
 
 @dataclass(frozen=True)
 class TriageRequest:
-    """What the user asked for: a host name (validated, not yet looked up)."""
+    """What the user asked for: a host name (validated, not yet looked up), maybe a port."""
 
     host: str
+    port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,17 @@ class TriageOptions:
     probe_config: ProbeConfig = field(default_factory=ProbeConfig)
 
 
-def parse(text: str) -> TriageRequest:
-    """Parse the text after `/triage`."""
-    words = text.split()
-    if len(words) != 1:
+def parse(text: str | Sequence[str]) -> TriageRequest:
+    """Parse the text (or the words) after `/triage`: `HOST [port N]`."""
+    words = text.split() if isinstance(text, str) else list(text)
+    if len(words) not in (1, 3):
         raise InputError(USAGE)
-    return TriageRequest(host=validate.host_name(words[0]))
+    host = validate.host_name(words[0])
+    if len(words) == 1:
+        return TriageRequest(host=host)
+    if words[1].lower() != "port" or not words[2].isdigit() or len(words[2]) > 5:
+        raise InputError(USAGE)
+    return TriageRequest(host=host, port=validate.port(int(words[2])))
 
 
 def _unreachable(host: HostTarget, exc: ExecutorError, opts: SSHOptions) -> Finding:
@@ -96,11 +108,24 @@ def _status(results: Sequence[ProbeResult]) -> Status:
     return "failed" if failed == len(results) else "partial"
 
 
-async def run(host: HostTarget, options: TriageOptions | None = None) -> Report:
-    """Connect once, run every probe concurrently, evaluate the rules."""
+async def run(
+    host: HostTarget, options: TriageOptions | None = None, *, port: int | None = None
+) -> Report:
+    """Connect once, run every probe concurrently, evaluate the rules.
+
+    With `port`, that port is expected to listen for this run, and the bot connects to it
+    from outside at the same time as the probes run.
+    """
     opts = options or TriageOptions()
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
+    if port is not None:
+        host = replace(host, expect_ports=tuple(sorted({*host.expect_ports, port})))
+    outside = (
+        asyncio.ensure_future(reach.tcp_connect(host, port, opts.ssh.connect_timeout_s))
+        if port is not None
+        else None
+    )
     probes = [build(name, opts.probe_config) for name in opts.probes]
     findings: list[Finding] = []
     results: list[ProbeResult] = []
@@ -111,14 +136,23 @@ async def run(host: HostTarget, options: TriageOptions | None = None) -> Report:
         results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
     except ExecutorError as exc:
         findings.append(_unreachable(host, exc, opts.ssh))
+    except BaseException:
+        if outside is not None:
+            outside.cancel()
+        raise
     finally:
         await executor.close()
     if results:
         findings.extend(evaluate(results, host, opts.thresholds))
     status: Status = _status(results) if results else "failed"
+    if outside is not None and port is not None:
+        results.append(await outside)
+        ok_facts = {r.probe: r.facts for r in results if r.ok}
+        findings.extend(reach.port_findings(host, port, ok_facts))
+    target = host.name if port is None else f"{host.name} port {port}"
     return Report(
         command="triage",
-        target=host.name,
+        target=target,
         status=status,
         started_at=started_at,
         duration_ms=int((time.monotonic() - t0) * 1000),

@@ -113,3 +113,31 @@ def test_triage_parse_takes_exactly_one_host() -> None:
     for text in ("", "a b", "web;reboot"):
         with pytest.raises(InputError):
             triage.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("words", "host", "port"),
+    [("web-1 port 8080", "web-1", 8080), (["local", "PORT", "22"], "local", 22)],
+    ids=["text", "words"],
+)
+def test_triage_parse_port(words: str | list[str], host: str, port: int) -> None:
+    request = triage.parse(words)
+    assert (request.host, request.port) == (host, port)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "web-1 port",
+        "web-1 port 0",
+        "web-1 port 70000",
+        "web-1 port -1",
+        "web-1 port 22;id",
+        "web-1 url",
+        "web-1 port 1e3",
+        "web-1 port 000000022",
+    ],
+)
+def test_triage_parse_port_refused(text: str) -> None:
+    with pytest.raises(InputError):
+        triage.parse(text)
