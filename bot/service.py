@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, fields
 
 from bot.history import diff
 from bot.settings import Settings
@@ -34,35 +34,36 @@ def triage_options(settings: Settings) -> triage.TriageOptions:
     )
 
 
-async def record(
-    store: Store,
-    report: Report,
-    settings: Settings,
-    *,
-    source: str = "cli",
-    requested_by: str | None = None,
-    channel: str | None = None,
-) -> Report:
+@dataclass(frozen=True)
+class Who:
+    """Who asked and where: stored with the run (and with audit events)."""
+
+    source: str = "cli"  # cli | console | slack | scheduler
+    requested_by: str | None = None
+    channel: str | None = None
+
+
+async def record(store: Store, report: Report, settings: Settings, who: Who = Who()) -> Report:
     """Diff with the previous run, store, and return the report with its run id."""
     runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
     changes = diff(report, await runs.previous(report.command, report.target))
-    run_id = await runs.save(report, source=source, requested_by=requested_by, channel=channel)
+    run_id = await runs.save(
+        report, source=who.source, requested_by=who.requested_by, channel=who.channel
+    )
     return report.with_run(run_id, changes)
 
 
 async def triage_host(
-    store: Store,
-    settings: Settings,
-    words: str | Sequence[str],
-    *,
-    source: str = "cli",
-    requested_by: str | None = None,
-    channel: str | None = None,
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`triage NAME [port N]`: look the host up (unknown names are an InputError), run, store."""
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(spec.target(), triage_options(settings), port=request.port)
-    return await record(
-        store, report, settings, source=source, requested_by=requested_by, channel=channel
-    )
+    return await record(store, report, settings, who)
+
+
+# What Slack, the console and the scheduler dispatch on: command name -> runner taking the
+# words after the command. Each raises InputError for bad input, before anything runs.
+Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
+COMMANDS: dict[str, Runner] = {"triage": triage_host}
