@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -179,6 +180,51 @@ def hosts_remove(name: str) -> None:
 
     _with_store(lambda store, _s: HostRepo(store).remove(name.lower()))
     typer.echo(f"removed {name.lower()}")
+
+
+def _since(text: str) -> timedelta:
+    """`30m`, `24h`, `7d` -> a timedelta; anything else is an InputError."""
+    import re
+
+    from ssh_probes.errors import InputError
+
+    match = re.fullmatch(r"(\d{1,5})([mhd])", text.strip())
+    if not match:
+        raise InputError(f"invalid --since {text[:20]!r}: use a number and m, h or d (24h)")
+    value, unit = int(match[1]), match[2]
+    return (
+        timedelta(minutes=value)
+        if unit == "m"
+        else (timedelta(hours=value) if unit == "h" else timedelta(days=value))
+    )
+
+
+@app.command()
+def history(
+    target: Annotated[
+        str | None, typer.Argument(help="A host name or target; all targets when omitted.")
+    ] = None,
+    since: Annotated[str, typer.Option(help="How far back: 30m, 24h, 7d.")] = "24h",
+    as_json: JsonFlag = False,
+) -> None:
+    """Past runs, newest first, with their worst finding."""
+    from bot.store.runs import RunRepo
+
+    window = _since(since)
+    start = datetime.now(UTC) - window
+    rows = _with_store(lambda store, _s: RunRepo(store).history(target, start))
+    if as_json:
+        print_json([r.__dict__ for r in rows])
+        return
+    if not rows:
+        typer.echo(f"no runs{' of ' + target if target else ''} in the last {since}")
+    for r in rows:
+        worst = r.worst or "no findings"
+        typer.echo(
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}  run {r.run_id:<6} {r.command} {r.target:24} "
+            f"{r.status:8} {r.duration_ms:>6} ms  {worst}"
+            + (f" (+{r.findings - 1} more)" if r.findings > 1 else "")
+        )
 
 
 @db_app.command("upgrade")

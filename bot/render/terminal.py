@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -25,6 +26,24 @@ def headline(report: Report) -> Text:
     return text
 
 
+def area_lines(areas: dict[str, Any]) -> list[str]:
+    """Short phrases for per-area changes: ports opened/closed, disk use moved."""
+    out = []
+    if "status" in areas:
+        out.append(f"status {areas['status']['before']} -> {areas['status']['now']}")
+    sockets = areas.get("sockets", {})
+    if sockets.get("opened"):
+        out.append("ports opened " + ", ".join(sockets["opened"]))
+    if sockets.get("closed"):
+        out.append("ports closed " + ", ".join(sockets["closed"]))
+    for mount, delta in areas.get("disk", {}).get("changed", {}).items():
+        for key, label in (("use_pct", "used"), ("iuse_pct", "inodes")):
+            if key in delta:
+                d = delta[key]
+                out.append(f"{mount} {label} {d['before']}% -> {d['now']}% ({d['delta']:+d})")
+    return out
+
+
 def changes_line(report: Report) -> Text | None:
     """What changed since the previous run, or None for a first run."""
     ch = report.changes
@@ -35,6 +54,7 @@ def changes_line(report: Report) -> Text | None:
     parts.append("resolved " + (", ".join(ch.resolved) or "none"))
     if ch.still:
         parts.append("still " + ", ".join(ch.still))
+    parts.extend(area_lines(ch.areas))
     return Text("  ".join(parts), style="dim")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.store.db import Store
 from bot.store.models import FindingRow, ProbeResultRow, RunRow
@@ -21,6 +22,22 @@ class PastRun:
     started_at: datetime
     status: str
     finding_codes: frozenset[tuple[str, str]]
+    facts: dict[str, Any] = field(default_factory=dict)  # probe name -> facts (ok results)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of `history`: a past run with its worst finding."""
+
+    run_id: int
+    command: str
+    target: str
+    status: str
+    started_at: datetime
+    duration_ms: int
+    source: str
+    findings: int
+    worst: str | None  # "critical disk.full" or None
 
 
 def _cap(text: str, limit: int) -> str:
@@ -51,7 +68,12 @@ class RunRepo:
                 select(FindingRow.code, FindingRow.host).where(FindingRow.run_id == run.id)
             )
             codes = frozenset((code, host) for code, host in rows)
-            return PastRun(run.id, run.started_at, run.status, codes)
+            facts = await session.execute(
+                select(ProbeResultRow.probe, ProbeResultRow.facts).where(
+                    ProbeResultRow.run_id == run.id, ProbeResultRow.ok.is_(True)
+                )
+            )
+            return PastRun(run.id, run.started_at, run.status, codes, {p: f for p, f in facts})
 
     async def save(
         self,
@@ -104,9 +126,48 @@ class RunRepo:
             await session.flush()
             return run.id
 
+    async def history(
+        self, target: str | None, since: datetime, limit: int = 100
+    ) -> list[RunSummary]:
+        """Runs since `since` (of `target`, or all), newest first, with their worst finding."""
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        query = select(RunRow).where(RunRow.started_at >= since)
+        if target is not None:
+            # `triage web-1 port 443` is history of web-1 too.
+            query = query.where(
+                (RunRow.target == target) | RunRow.target.startswith(f"{target} port ")
+            )
+        query = query.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
+        async with self.store.session() as session:
+            runs = list(await session.scalars(query))
+            ids = [r.id for r in runs]
+            rows = await session.execute(
+                select(FindingRow.run_id, FindingRow.severity, FindingRow.code).where(
+                    FindingRow.run_id.in_(ids)
+                )
+            )
+            per_run: dict[int, list[tuple[str, str]]] = {}
+            for run_id, severity, code in rows:
+                per_run.setdefault(run_id, []).append((severity, code))
+        out = []
+        for r in runs:
+            found = sorted(per_run.get(r.id, []), key=lambda f: (rank.get(f[0], 3), f[1]))
+            out.append(
+                RunSummary(
+                    r.id,
+                    r.command,
+                    r.target,
+                    r.status,
+                    r.started_at,
+                    r.duration_ms,
+                    r.source,
+                    len(found),
+                    f"{found[0][0]} {found[0][1]}" if found else None,
+                )
+            )
+        return out
+
     async def count(self) -> int:
         """How many runs are stored (for tests and the App Home)."""
-        from sqlalchemy import func
-
         async with self.store.session() as session:
             return int(await session.scalar(select(func.count(RunRow.id))) or 0)

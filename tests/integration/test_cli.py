@@ -210,3 +210,15 @@ def test_db_upgrade(env: dict[str, str]) -> None:
     out = cli(env, "db", "upgrade")
     assert out.returncode == 0, out.stderr
     assert "at revision 0001" in out.stdout
+
+
+def test_history_lists_runs_including_port_runs(env: dict[str, str]) -> None:
+    assert cli(env, "triage", "local", "--json").returncode == 0
+    assert cli(env, "triage", "local", "port", "1", "--json").returncode == 0
+    out = cli(env, "history", "local", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["target"] for r in rows] == ["local port 1", "local"]
+    assert rows[0]["worst"] == "critical port.not_listening"
+    bad = cli(env, "history", "local", "--since", "2w")
+    assert bad.returncode == 2 and "invalid --since" in bad.stderr

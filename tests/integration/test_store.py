@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,3 +142,74 @@ async def test_unreachable_database_is_one_line_store_error() -> None:
     assert "\n" not in str(info.value)
     assert "127.0.0.1:1" in str(info.value)
     await s.close()
+
+
+def golden_facts(probe: str, case: str) -> dict[str, object]:
+    from tests.fixtures.capture import OUTPUTS
+
+    return dict(json.loads((OUTPUTS / probe / f"{case}.json").read_text())["facts"])
+
+
+def with_facts(target: str, at: datetime, **facts: dict[str, object]) -> Report:
+    results = tuple(ProbeResult(p, target, True, f, area=p) for p, f in facts.items())
+    return Report("triage", target, "ok", at, 10, results=results)
+
+
+async def test_diff_reports_ports_and_disk_changes_from_stored_facts(store: Store) -> None:
+    runs = RunRepo(store)
+    t0 = datetime.now(UTC) - timedelta(minutes=3)
+    await runs.save(
+        with_facts(
+            "web-1",
+            t0,
+            disk=golden_facts("disk", "warning-level"),
+            sockets=golden_facts("sockets", "ipv6-and-wildcards"),
+        )
+    )
+    prev = await runs.previous("triage", "web-1")
+    assert prev is not None and set(prev.facts) == {"disk", "sockets"}
+    grown = golden_facts("disk", "full-and-inodes")
+    root = next(f for f in grown["filesystems"] if f["mount"] == "/")  # type: ignore[attr-defined]
+    root["use_pct"] += 5  # the root filesystem grew between the runs
+    now = with_facts(
+        "web-1",
+        datetime.now(UTC),
+        disk=grown,
+        sockets=golden_facts("sockets", "root-with-processes"),
+    )
+    areas = diff(now, prev).areas
+    assert "127.0.0.1:5432" in areas["sockets"]["opened"]
+    assert "[::1]:9090" in areas["sockets"]["closed"]
+    assert areas["disk"]["mounted"] == ["/mnt/tb full", "/mnt/tbinodes"]
+    assert areas["disk"]["unmounted"] == ["/mnt/tbwarn"]
+    assert areas["disk"]["changed"]["/"] == {"use_pct": {"before": 23, "now": 28, "delta": 5}}
+    # The same facts again: nothing changed in any area.
+    await runs.save(now)
+    again = diff(now, await runs.previous("triage", "web-1"))
+    assert again.areas == {}
+
+
+async def test_history_lists_runs_newest_first_with_worst_finding(store: Store) -> None:
+    runs = RunRepo(store)
+    old = datetime.now(UTC) - timedelta(days=3)
+    await runs.save(report("web-1", "disk.full", at=old))
+    first = await runs.save(report("web-1", at=datetime.now(UTC) - timedelta(hours=2)))
+    crit = Report(
+        "triage",
+        "web-1",
+        "partial",
+        datetime.now(UTC),
+        5,
+        findings=(
+            Finding("disk.full", "warning", "t", host="web-1"),
+            Finding("port.not_listening", "critical", "t", host="web-1"),
+        ),
+    )
+    second = await runs.save(crit)
+    await runs.save(report("db-1", "cpu.saturated"))
+    rows = await runs.history("web-1", since=datetime.now(UTC) - timedelta(hours=24))
+    assert [r.run_id for r in rows] == [second, first]
+    assert rows[0].worst == "critical port.not_listening" and rows[0].findings == 2
+    assert rows[1].worst is None
+    everything = await runs.history(None, since=old - timedelta(seconds=1))
+    assert len(everything) == 4
