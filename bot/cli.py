@@ -173,6 +173,64 @@ def hosts_show(name: str, as_json: JsonFlag = False) -> None:
         typer.echo(f"{key:13} {value}")
 
 
+@hosts_app.command("import")
+def hosts_import(
+    kind: Annotated[str, typer.Argument(help="ansible (INI or YAML) or ssh-config.")],
+    path: Annotated[str, typer.Argument(help="The inventory or ssh config file.")],
+    known_hosts: Annotated[
+        str | None,
+        typer.Option("--known-hosts", help="Where host keys come from (~/.ssh/known_hosts)."),
+    ] = None,
+    trust_on_first_use: Annotated[
+        bool,
+        typer.Option(
+            "--trust-on-first-use", help="Fetch missing host keys and print their fingerprints."
+        ),
+    ] = False,
+    key: Annotated[str | None, typer.Option(help="Key file for hosts that name none.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
+) -> None:
+    """Import hosts from an Ansible inventory or an ssh config; groups become labels."""
+    import os
+
+    from bot.store.hosts import HostRepo
+    from commands.inventory_import import plan_import, read_inventory
+
+    parsed = read_inventory(kind, path)
+    default_kh = os.path.expanduser("~/.ssh/known_hosts")
+    kh = known_hosts or (default_kh if os.path.exists(default_kh) else None)
+
+    async def work(store: Store, _s: Settings) -> Any:
+        repo = HostRepo(store)
+        plan = await plan_import(
+            parsed,
+            await repo.names(),
+            known_hosts=kh,
+            trust_on_first_use=trust_on_first_use,
+            default_key=key,
+        )
+        if not dry_run and plan.add:
+            await repo.add_many(plan.add)
+        return plan
+
+    plan = _with_store(work)
+    verb = "would add" if dry_run else "added"
+    for spec in plan.add:
+        labels = f"  {spec.labels['group']}" if "group" in spec.labels else ""
+        typer.echo(f"{verb:10} {spec.name:24} {spec.user}@{spec.address}:{spec.port}{labels}")
+    for name, fingerprint in plan.trusted:
+        typer.echo(f"{'trusted':10} {name:24} host key {fingerprint} (first use: verify it)")
+    for name in plan.unchanged:
+        typer.echo(f"{'unchanged':10} {name:24} already registered")
+    for name in plan.no_key:
+        typer.echo(
+            f"{'skipped':10} {name:24} no known host key "
+            f"({'in ' + kh if kh else 'no known_hosts file'}; --trust-on-first-use to fetch it)"
+        )
+    for note in plan.notes:
+        typer.echo(f"{'note':10} {note}")
+
+
 @hosts_app.command("remove")
 def hosts_remove(name: str) -> None:
     """Remove a host from the registry (its history stays)."""

@@ -34,27 +34,38 @@ class HostRepo:
 
     async def add(self, spec: HostSpec) -> None:
         """Register a new host; a taken name is an InputError and nothing changes."""
-        if spec.name == LOCAL_HOST:
-            raise InputError("'local' is built in and means the machine the bot runs on")
-        row = HostRow(
-            name=spec.name,
-            address=spec.address,
-            port=spec.port,
-            user=spec.user,
-            key_path=spec.key_path,
-            host_keys=list(spec.host_keys),
-            expect_ports=list(spec.expect_ports),
-            logs=list(spec.logs),
-            labels=dict(spec.labels),
-            watched=True,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        await self.add_many([spec])
+
+    async def add_many(self, specs: list[HostSpec]) -> None:
+        """Register several hosts in one transaction: all of them, or (on any error) none."""
+        for spec in specs:
+            if spec.name == LOCAL_HOST:
+                raise InputError("'local' is built in and means the machine the bot runs on")
+        now = utcnow()
+        rows = [
+            HostRow(
+                name=spec.name,
+                address=spec.address,
+                port=spec.port,
+                user=spec.user,
+                key_path=spec.key_path,
+                host_keys=list(spec.host_keys),
+                expect_ports=list(spec.expect_ports),
+                logs=list(spec.logs),
+                labels=dict(spec.labels),
+                watched=True,
+                created_at=now,
+                updated_at=now,
+            )
+            for spec in specs
+        ]
         try:
             async with self.store.sessions() as session, session.begin():
-                session.add(row)
+                session.add_all(rows)
         except IntegrityError:
-            raise InputError(f"host {spec.name!r} is already registered") from None
+            names = ", ".join(repr(s.name) for s in specs)
+            what = f"host {names} is" if len(specs) == 1 else f"one of {names} is"
+            raise InputError(f"{what} already registered") from None
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(self.store.explain(exc)) from exc
 
