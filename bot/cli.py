@@ -76,15 +76,29 @@ def print_report(report: Report, as_json: bool) -> None:
 
 @app.command()
 def triage(
-    host: Annotated[str, typer.Argument(help="A registered host name, or `local`.")],
+    host: Annotated[
+        str, typer.Argument(help="A registered host name, `local`, or a label: group=web.")
+    ],
     symptom: Annotated[
         list[str] | None, typer.Argument(help="`port N`: why is port N refused or timing out.")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the incident routine on HOST (optionally about one port) and print the report."""
-    from bot.service import triage_host
+    from bot.service import triage_group, triage_host
+    from commands.triage import selector
 
+    chosen = selector(host)
+    if chosen is not None:
+        if symptom:
+            raise TriagebotError("a label selector takes no `port N`; triage one host for that")
+        reports = _with_store(lambda store, settings: triage_group(store, settings, chosen))
+        if as_json:
+            print_json([r.as_dict() for r in reports])
+            return
+        for r in reports:
+            print_report(r, False)
+        return
     words = [host, *(symptom or [])]
     report = _with_store(lambda store, settings: triage_host(store, settings, words))
     print_report(report, as_json)

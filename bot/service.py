@@ -11,7 +11,9 @@ from bot.store.db import Store
 from bot.store.hosts import HostRepo
 from bot.store.runs import RunRepo
 from commands import triage
+from commands.hosts import HostSpec
 from commands.report import Report
+from ssh_probes.errors import InputError
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import ProbeConfig
 from ssh_probes.rules import Thresholds
@@ -61,6 +63,27 @@ async def triage_host(
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(spec.target(), triage_options(settings), port=request.port)
     return await record(store, report, settings, who)
+
+
+async def triage_group(
+    store: Store, settings: Settings, selector: tuple[str, str], who: Who = Who()
+) -> list[Report]:
+    """Triage every registered host whose label matches, at most max_parallel_hosts at once."""
+    import asyncio
+
+    key, value = selector
+    specs = [s for s in await HostRepo(store).list() if triage.selects(s.labels, key, value)]
+    if not specs:
+        raise InputError(f"no registered host has label {key}={value}")
+    options = triage_options(settings)
+    gate = asyncio.Semaphore(settings.max_parallel_hosts)
+
+    async def one(spec: HostSpec) -> Report:
+        async with gate:
+            return await triage.run(spec.target(), options)
+
+    reports = await asyncio.gather(*(one(s) for s in specs))
+    return [await record(store, r, settings, who) for r in reports]
 
 
 # What Slack, the console and the scheduler dispatch on: command name -> runner taking the

@@ -56,6 +56,20 @@ def parse(text: str | Sequence[str]) -> TriageRequest:
     return TriageRequest(host=host, port=validate.port(int(words[2])))
 
 
+def selector(word: str) -> tuple[str, str] | None:
+    """`group=web` -> ("group", "web"): triage every host whose label holds that value."""
+    if "=" not in word:
+        return None
+    from commands.hosts import label
+
+    return label(word)
+
+
+def selects(labels: dict[str, str], key: str, value: str) -> bool:
+    """True when the label `key` is `value` or a comma-separated list holding it."""
+    return value in labels.get(key, "").split(",")
+
+
 def _unreachable(host: HostTarget, exc: ExecutorError, opts: SSHOptions) -> Finding:
     where = f"{host.user}@{host.address}:{host.port}"
     advice = {

@@ -91,3 +91,40 @@ def test_trust_on_first_use_fetches_the_real_key(
     assert shown["host_keys"] == [lab_host.host_key_line]
     report = json.loads(cli(env, "triage", lab_host.name, "--json").stdout)
     assert not [f for f in report["findings"] if f["code"].startswith("ssh.")]
+
+
+@pytest.mark.lab
+def test_triage_a_group_by_label(env: dict[str, str], tmp_path: Path, lab: object) -> None:
+    from tests.lab.netns import Lab
+
+    assert isinstance(lab, Lab)
+    hosts = [lab.add_host() for _ in range(2)]
+    try:
+        inventory = tmp_path / "inv.ini"
+        inventory.write_text(
+            "[web]\n" + "".join(f"{h.name} ansible_host={h.address}\n" for h in hosts)
+        )
+        kh = tmp_path / "kh"
+        kh.write_text("".join(f"{h.address} {h.host_key_line}\n" for h in hosts))
+        add = cli(
+            env,
+            "hosts",
+            "import",
+            "ansible",
+            str(inventory),
+            "--known-hosts",
+            str(kh),
+            "--key",
+            hosts[0].key_path,
+        )
+        assert add.returncode == 0, add.stderr
+        out = cli(env, "triage", "group=web", "--json")
+        assert out.returncode == 0, out.stderr
+        reports = json.loads(out.stdout)
+        assert sorted(r["target"] for r in reports) == sorted(h.name for h in hosts)
+        assert all(r["status"] in ("ok", "partial") for r in reports)
+        none = cli(env, "triage", "group=db")
+        assert none.returncode == 2 and "no registered host has label group=db" in none.stderr
+    finally:
+        for h in hosts:
+            h.destroy()
