@@ -27,18 +27,23 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
     # user:password@ in URLs.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]*):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
+    # curl -u user:pass, --user user:pass; `docker login -p X`; redis --requirepass X.
+    (re.compile(r"(\s(?:-u|--user)[\s=]+['\"]?)([^\s:'\"/]+):(?!//)([^\s'\"]+)"), rf"\1\2:{MASK}"),
+    (re.compile(r"(?i)(\blogin\b[^\n]*?\s-p\s+)[^\s'\"]+"), rf"\1{MASK}"),
+    (re.compile(r"(?i)(--?requirepass[\s=]+)[^\s'\"]+"), rf"\1{MASK}"),
     # --password=x, --password x, password=x, PGPASSWORD=x, api_key: x, token=x ...
     (
         re.compile(
-            r"(?i)(--?[a-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key)[a-z0-9_-]*)(=|\s+)(?!-)[^\s'\"&]+"
+            r"(?i)(--?[a-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key)[a-z0-9_-]*)(=|\s+)"
+            r"(['\"]?)(?!-)[^\s'\"&]+\3"
         ),
-        rf"\1\2{MASK}",
+        rf"\1\2\3{MASK}\3",
     ),
     (
         re.compile(
             r"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[a-z0-9_]*)"
-            r"(\s*[=:]\s*)(['\"]?)[^\s'\"&,;]+\3"
+            r"(['\"]?\s*[=:]\s*)(['\"]?)[^\s'\"&,;]+\3"
         ),
         rf"\1\2\3{MASK}\3",
     ),
@@ -48,6 +53,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), MASK),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"), MASK),
     (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), MASK),
+    (re.compile(r"\bdckr_pat_[A-Za-z0-9_-]{10,}"), MASK),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),
 ]
 

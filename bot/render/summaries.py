@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commands.dns.summary import dig_lines
 from ssh_probes.model import Facts, ProbeResult
 
 
@@ -57,12 +58,181 @@ def usage_lines(facts: Facts) -> list[str]:
     return lines
 
 
+def docker_lines(facts: Facts) -> list[str]:
+    """One line per container: state, restarts, networks, ports, proxied hostnames."""
+    if facts.get("available") is False:
+        return [str(facts.get("why", "docker not available"))]
+    lines = []
+    for c in facts.get("containers", []):
+        extra = [c.get("status") or c["state"]]
+        if c.get("health"):
+            extra.append(c["health"])
+        if c["restart_count"]:
+            extra.append(f"{c['restart_count']} restarts")
+        if c["oom_killed"]:
+            extra.append("OOMKilled")
+        nets = ", ".join(n["name"] for n in c["networks"]) or "no network"
+        hosts = ", ".join(h["host"] for h in c["proxy_hosts"])
+        lines.append(
+            f"{c['name']}: {'; '.join(extra)}; networks {nets}"
+            + (f"; ports {', '.join(c['published'][:3])}" if c["published"] else "")
+            + (f"; serves {hosts}" if hosts else "")
+        )
+    shown = len(lines)
+    if facts.get("total", shown) > shown:
+        lines.append(f"(and {facts['total'] - shown} more containers)")
+    return lines or ["no containers"]
+
+
+def connections_lines(facts: Facts) -> list[str]:
+    """TCP connections per state, then the top peers of the states the rules watch."""
+    counts = ", ".join(f"{n} {state}" for state, n in facts.get("states", {}).items() if n)
+    more = " (output capped: at least)" if facts.get("truncated") else ""
+    lines = [f"{facts['total']} TCP connections{more}: {counts or 'none'}"]
+    for key, label in (
+        ("time_wait", "TIME-WAIT"),
+        ("syn_sent", "SYN-SENT"),
+        ("close_wait", "CLOSE-WAIT"),
+    ):
+        entry = facts.get(key) or {}
+        if not entry.get("count"):
+            continue
+        peers = ", ".join(
+            f"{p['address']}:{p['port']} ({p['count']})" for p in entry.get("peers", [])[:3]
+        )
+        procs = ", ".join(f"{p['name']}[{p['pid']}]" for p in entry.get("processes", [])[:3])
+        lines.append(f"{label} {entry['count']}: {peers}" + (f"  {procs}" if procs else ""))
+    return lines
+
+
+def stat_lines(facts: Facts) -> list[str]:
+    """CPU split over the window, run queue, swap activity and available memory."""
+    pct = {k: facts.get(f"{k}_pct") for k in ("user", "system", "iowait", "steal", "idle")}
+    cpu = ", ".join(f"{k} {v:g}%" for k, v in pct.items() if v is not None)
+    lines = [
+        f"CPU over {facts.get('window_s')}s on {facts.get('cpus')} CPUs: {cpu or 'no ticks'}",
+        f"runnable {facts.get('procs_running_samples')}, blocked on I/O "
+        f"{facts.get('procs_blocked_samples')}, major faults {facts.get('major_faults_per_s')}/s",
+    ]
+    if facts.get("mem_total_kb"):
+        lines.append(
+            f"memory: {_kb(facts['mem_available_kb'])} available of {_kb(facts['mem_total_kb'])} "
+            f"({facts.get('mem_available_pct')}%)"
+        )
+    if facts.get("swap_total_kb"):
+        used = facts["swap_total_kb"] - (facts.get("swap_free_kb") or 0)
+        lines.append(
+            f"swap: {_kb(used)} used of {_kb(facts['swap_total_kb'])}, in "
+            f"{facts.get('swap_in_pages_per_s')}/s out {facts.get('swap_out_pages_per_s')}/s pages"
+        )
+    return lines
+
+
+def processes_lines(facts: Facts) -> list[str]:
+    """Totals, then the top three by CPU and by memory."""
+    threads = facts.get("total_threads")
+    lines = [
+        f"{facts.get('total_processes')} processes"
+        + (f", {threads} threads" if threads is not None else "")
+        + f" (CPU over {facts.get('window_s')}s)"
+    ]
+    for p in facts.get("top_cpu", [])[:3]:
+        lines.append(f"cpu {p['cpu_pct']:g}%  pid {p['pid']} {p['user']}  {p['args'][:80]}")
+    for p in facts.get("top_mem", [])[:3]:
+        lines.append(f"rss {_kb(p['rss_kb'])}  pid {p['pid']} {p['user']}  {p['args'][:80]}")
+    return lines
+
+
+def kernel_lines(facts: Facts) -> list[str]:
+    """OOM kills in the lookback, newest last, and the source read."""
+    if facts.get("available") is False:
+        return [str(facts.get("why", "kernel log not readable"))]
+    events = facts.get("events", [])
+    head = f"{facts.get('total', len(events))} OOM kill(s) in {facts.get('lookback_h')} h"
+    lines = [f"{head} (from {facts.get('source')})"]
+    for e in events[-3:]:
+        where = f" in {e['container'] or e['cgroup']}" if e.get("cgroup") else ""
+        when = e.get("time") or "time unknown"
+        rss = f", {_kb(e['anon_rss_kb'])} anon RSS" if e.get("anon_rss_kb") else ""
+        lines.append(f"{when}: {e['process']}[{e['pid']}]{where}{rss}")
+    return lines
+
+
+def services_lines(facts: Facts) -> list[str]:
+    """Failed systemd units, or why there is no systemd to ask."""
+    if facts.get("available") is False:
+        return [str(facts.get("why", "systemd not available"))]
+    failed = facts.get("failed", [])
+    return [
+        f"{u['unit']}: {u['active']}/{u['sub']} {u.get('description', '')}".rstrip() for u in failed
+    ] or ["no failed units"]
+
+
+def logs_lines(facts: Facts) -> list[str]:
+    """Error totals per source, then the top groups with counts."""
+    if facts.get("available") is False:
+        return [str(facts.get("why", "no logs readable"))]
+    journal = facts.get("journal") or {}
+    sources = [
+        f"journal: {journal['entries']} entries at err"
+        if journal.get("available")
+        else f"journal: {journal.get('why', 'not read')}"
+    ]
+    for f in facts.get("files", []):
+        if f.get("status") == "read":
+            sources.append(f"{f['path']}: {f['errors']} errors in {f['lines']} lines")
+        else:
+            sources.append(f"{f['path']}: {f['status']}")
+    traces = f"{facts.get('stack_traces', 0)} stack traces"
+    kind = "timeouts only" if facts.get("only_timeouts") else traces
+    lines = [
+        f"{facts.get('errors_total', 0)} errors in {facts.get('groups_total', 0)} groups "
+        f"({kind}); " + "; ".join(sources)
+    ]
+    for g in facts.get("groups", [])[:5]:
+        lines.append(f"{g['count']}x {g['source']}: {g['example'][:120]}")
+    return lines
+
+
+_PHASES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "transfer_ms", "total_ms")
+
+
+def http_lines(facts: Facts) -> list[str]:
+    """`http` (the bot's hops) or `curl` (a host's view): status, address, phase times, layer."""
+    lines = []
+    for n, hop in enumerate(facts.get("hops") or [facts], 1):
+        t = hop.get("timings") or {}
+        head = f"HTTP {hop['status']}" if hop.get("status") else "no response"
+        head += f" from {hop['ip']}" if hop.get("ip") else ""
+        head += f" -> {hop['location']}" if "location" in hop else ""
+        url = hop["url"] if "hops" in facts else f"after {hop.get('redirects', 0)} redirects"
+        lines.append(f"{n}. {url}: {head}")
+        phases = [f"{k[:-3]} {t[k]:.1f}" for k in _PHASES if t.get(k) is not None]
+        if phases:
+            lines.append("   ms: " + "  ".join(phases))
+        if hop.get("headers"):
+            lines.append("   " + "  ".join(f"{k}: {v}" for k, v in hop["headers"].items()))
+    if facts.get("outcome") not in (None, "response"):
+        lines.append(f"{facts['outcome']}: {facts.get('detail', '')}")
+    return lines
+
+
 SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
+    "dig": dig_lines,
+    "http": http_lines,
+    "curl": http_lines,
     "load": load_lines,
+    "stat": stat_lines,
+    "processes": processes_lines,
     "disk": disk_lines,
     "sockets": sockets_lines,
+    "connections": connections_lines,
     "disk_usage": usage_lines,
     "inode_usage": usage_lines,
+    "docker": docker_lines,
+    "kernel": kernel_lines,
+    "services": services_lines,
+    "logs": logs_lines,
 }
 
 

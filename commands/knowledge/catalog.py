@@ -310,6 +310,31 @@ _ENTRIES = [
         "The total time is over the threshold; the slowest phase is named.",
         "Work on the named phase: DNS, connect, TLS, or the server's time to first byte.",
     ),
+    Entry(
+        "http.connection_closed",
+        "http",
+        "Connection closed without a response",
+        "Connected, but the server or a proxy in between closed or reset the connection "
+        "before answering: a crashing worker, or an idle/proxy timeout shorter than the request.",
+        "Read the server's and the proxy's error logs at that time; compare proxy and "
+        "application timeouts.",
+    ),
+    Entry(
+        "http.too_many_redirects",
+        "http",
+        "Redirect loop",
+        "The URL redirects more times than allowed, usually to itself: http->https behind a "
+        "TLS-terminating proxy that does not pass X-Forwarded-Proto, or a login loop.",
+        "Follow the hops in the report; fix the proxy headers or the application's base URL.",
+    ),
+    Entry(
+        "http.view_mismatch",
+        "http",
+        "The bot and the host see different results",
+        "`http --from HOST` gave a different outcome, status or address than the bot's own "
+        "check: the host's DNS, egress firewall, routes or proxy differ.",
+        "Compare DNS (`triagebot dig NAME --from HOST`), then the host's firewall and routes.",
+    ),
 ]
 
 CATALOG: dict[str, Entry] = {e.code: e for e in _ENTRIES}

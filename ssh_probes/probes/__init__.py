@@ -13,9 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ssh_probes.model import Probe, ProbeConfig
+from ssh_probes.probes.connections import CONNECTIONS
 from ssh_probes.probes.disk import DISK
+from ssh_probes.probes.docker import DOCKER
+from ssh_probes.probes.kernel import KERNEL
 from ssh_probes.probes.load import LOAD
+from ssh_probes.probes.logs import probe as logs_probe
+from ssh_probes.probes.processes import probe as processes_probe
+from ssh_probes.probes.services import SERVICES
 from ssh_probes.probes.sockets import SOCKETS
+from ssh_probes.probes.stat import probe as stat_probe
 
 ProbeFactory = Callable[[ProbeConfig], Probe]
 
@@ -27,8 +34,15 @@ def static(probe: Probe) -> ProbeFactory:
 
 FACTORIES: dict[str, ProbeFactory] = {
     "load": static(LOAD),
+    "stat": lambda c: stat_probe(c),
+    "processes": lambda c: processes_probe(c),
     "disk": static(DISK),
     "sockets": static(SOCKETS),
+    "connections": static(CONNECTIONS),
+    "docker": static(DOCKER),
+    "kernel": static(KERNEL),
+    "services": static(SERVICES),
+    "logs": lambda c: logs_probe(c),
 }
 FOUNDATION_PROBES: tuple[str, ...] = ("load", "disk", "sockets")
 DEFAULT_PROBES: tuple[str, ...] = tuple(FACTORIES)

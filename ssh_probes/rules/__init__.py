@@ -11,13 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
-from ssh_probes.rules import cpu, disk, sockets
+from ssh_probes.rules import connections, cpu, disk, docker, kernel, logs, services, sockets
 from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
 from ssh_probes.rules.disk import over_threshold
 
 __all__ = ["RULES", "Rule", "Thresholds", "evaluate", "human_kb", "level", "over_threshold"]
 
-RULES: dict[str, Rule] = {**cpu.RULES, **disk.RULES, **sockets.RULES}
+RULES: dict[str, Rule] = {
+    **cpu.RULES,
+    **disk.RULES,
+    **sockets.RULES,
+    **docker.RULES,
+    **connections.RULES,
+    **kernel.RULES,
+    **services.RULES,
+    **logs.RULES,
+}
 
 
 def unavailable(probe: str, facts: Facts, host: HostTarget) -> Finding:

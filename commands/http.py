@@ -1,0 +1,123 @@
+"""`http URL`: refused vs timeout vs 5xx vs TLS, with a timing breakdown, optionally from a host.
+
+The parts live in `commands/web/`: `request` (parse and validate), `fetch` (the bot's own
+view with httpx), `curl` (the same check on a registered host), `verdict` (facts -> findings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from commands.report import Report, Status
+from commands.web import curl, verdict
+from commands.web.fetch import fetch
+from commands.web.request import HttpOptions, HttpRequest, Pin, parse
+from ssh_probes.errors import ExecutorError, InputError
+from ssh_probes.executor import Executor, SSHOptions, executor_for
+from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
+from ssh_probes.redact import redact
+
+__all__ = ["HttpOptions", "HttpRequest", "Pin", "parse", "run"]
+
+AREA = "http"
+# Facts outcomes that are not a classified answer: the check itself did not work.
+_BROKEN = ("http.error", "curl.error")
+
+
+def _result(probe: str, host: str, facts: Facts, ms: int, raw: str = "") -> ProbeResult:
+    ok = facts.get("outcome") not in _BROKEN and facts.get("available", True)
+    error = "" if ok else str(facts.get("detail") or facts.get("why") or "check failed")
+    return ProbeResult(probe, host, bool(ok), facts, error, ms, AREA, raw)
+
+
+async def _local(request: HttpRequest, opts: HttpOptions) -> ProbeResult:
+    t0 = time.monotonic()
+    facts = await fetch(request, opts)
+    return _result("http", LOCAL_HOST, facts, int((time.monotonic() - t0) * 1000))
+
+
+async def _remote(
+    request: HttpRequest, opts: HttpOptions, host: HostTarget, executor: Executor | None
+) -> tuple[ProbeResult, list[Finding]]:
+    argv, stdin = curl.argv(request, opts)
+    t0 = time.monotonic()
+    own = executor is None
+    ex = executor or executor_for(
+        host, SSHOptions(command_timeout_s=opts.total_timeout_s + opts.connect_timeout_s)
+    )
+    try:
+        if own:
+            await ex.connect()
+        result = await ex.run(argv, timeout=opts.total_timeout_s + 5, input=stdin)
+    except ExecutorError as exc:
+        ms = int((time.monotonic() - t0) * 1000)
+        unreachable = Finding(
+            exc.code,
+            "critical",
+            f"cannot run the check on {host.name}: {exc.detail}",
+            evidence={"address": host.address, "port": host.port},
+            suggestion=f"`triagebot triage {host.name}` explains what is wrong with the host.",
+            host=host.name,
+        )
+        return ProbeResult("curl", host.name, False, {}, exc.detail, ms, AREA), [unreachable]
+    finally:
+        if own:
+            await ex.close()
+    ms = int(result.duration_s * 1000)
+    raw = redact(result.stdout + result.stderr)
+    try:
+        facts = curl.parse(result)
+    except ValueError as exc:
+        return ProbeResult("curl", host.name, False, {}, str(exc), ms, AREA, raw), []
+    facts.setdefault("url", request.shown)
+    facts["port"] = request.port
+    return _result("curl", host.name, facts, ms, raw), []
+
+
+def _status(results: Sequence[ProbeResult]) -> Status:
+    good = sum(r.ok for r in results)
+    return "ok" if good == len(results) else "partial" if good else "failed"
+
+
+async def run(
+    request: HttpRequest,
+    options: HttpOptions | None = None,
+    *,
+    from_host: HostTarget | None = None,
+    from_executor: Executor | None = None,
+) -> Report:
+    """Check the URL from here (and from `from_host` with curl, concurrently); one Report."""
+    opts = options or HttpOptions()
+    if request.from_host and from_host is None:
+        raise InputError(f"--from {request.from_host}: not a registered host")
+    if from_host is not None and request.from_host != from_host.name:
+        request = replace(request, from_host=from_host.name)
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    extra: list[Finding] = []
+    if from_host is None:
+        local = await _local(request, opts)
+        results = [local]
+    else:
+        local, (remote, extra) = await asyncio.gather(
+            _local(request, opts), _remote(request, opts, from_host, from_executor)
+        )
+        results = [local, remote]
+    findings = verdict.findings(local.facts, LOCAL_HOST, request, opts) + extra
+    if from_host is not None and results[1].ok and results[1].facts.get("outcome"):
+        remote_facts = results[1].facts
+        findings += verdict.findings(remote_facts, from_host.name, request, opts)
+        findings += verdict.compare(local.facts, remote_facts, from_host.name, request)
+    return Report(
+        command="http",
+        target=request.shown,
+        status=_status(results),
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+        findings=tuple(findings),
+        results=tuple(results),
+    )

@@ -1,0 +1,142 @@
+"""TCP connection states with peers and owning processes: `ss -H -tanp`.
+
+Process columns appear only for sockets the SSH user may inspect (all of them as root);
+without permission they are simply absent, which is not an error. Facts stay bounded
+whatever the socket count: per-state counts plus, for the states the rules watch, the
+top peers (address:port, and address alone, since a server's peers use ephemeral
+ports), local ports and owning processes (at most TOP of each).
+
+The executor caps output (1 MB, about ten thousand sockets): then `truncated` is set,
+the cut last line is dropped and every count is a lower bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.probes.sockets import is_loopback, split_endpoint
+
+TOP = 10
+STATES = (
+    "ESTAB",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "CLOSING",
+)
+# The states a rule looks at, with their facts key prefix.
+WATCHED = {"TIME-WAIT": "time_wait", "SYN-SENT": "syn_sent", "CLOSE-WAIT": "close_wait"}
+
+_STATE = re.compile(r"^[A-Z][A-Z0-9-]*$")
+_PROC = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)\)')
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """One ss line -> state, queues, local and peer endpoints, processes (name, pid)."""
+    fields = line.split(None, 5)
+    if len(fields) < 5 or not _STATE.match(fields[0]):
+        raise ValueError(f"unexpected ss line: {line[:80]!r}")
+    state, recv_q, send_q, local, peer = fields[:5]
+    rest = fields[5] if len(fields) > 5 else ""
+    local_address, local_port = split_endpoint(local)
+    if peer.endswith(":*"):  # LISTEN: no peer yet
+        peer_address, peer_port = peer[:-2].strip("[]"), 0
+    else:
+        peer_address, peer_port = split_endpoint(peer)
+    return {
+        "state": state,
+        "recv_q": int(recv_q),
+        "send_q": int(send_q),
+        "local_address": local_address,
+        "local_port": local_port,
+        "peer_address": peer_address,
+        "peer_port": peer_port,
+        "processes": [(name, int(pid)) for name, pid, _fd in _PROC.findall(rest)],
+    }
+
+
+def _top_peers(counter: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [
+        {"address": a, "port": p, "loopback": is_loopback(a), "count": n}
+        for (a, p), n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    ]
+
+
+def _top_addresses(counter: Counter[str]) -> list[dict[str, Any]]:
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [{"address": a, "loopback": is_loopback(a), "count": n} for a, n in ranked]
+
+
+def _top_ports(counter: Counter[int]) -> list[dict[str, int]]:
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [{"port": p, "count": n} for p, n in ranked]
+
+
+def _top_processes(counter: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
+    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [{"name": name, "pid": pid, "count": n} for (name, pid), n in ranked]
+
+
+def parse(result: CommandResult) -> Facts:
+    """Counts per state, and top peers / local ports / processes for the watched states."""
+    if result.exit_status not in (0, None) and not result.stdout.strip():
+        raise ValueError(result.stderr.strip() or f"ss exited {result.exit_status}")
+    lines = result.stdout.splitlines()
+    if result.truncated and not result.stdout.endswith("\n"):
+        lines = lines[:-1]  # cut by the output cap mid-line
+    states: Counter[str] = Counter({s: 0 for s in STATES})
+    listening = 0
+    with_process = 0
+    peers = {s: Counter[tuple[str, int]]() for s in WATCHED}
+    hosts = {s: Counter[str]() for s in WATCHED}
+    ports = {s: Counter[int]() for s in WATCHED}
+    procs = {s: Counter[tuple[str, int]]() for s in WATCHED}
+    for line in lines:
+        if not line.strip():
+            continue
+        sock = parse_line(line)
+        if sock["processes"]:
+            with_process += 1
+        if sock["state"] == "LISTEN":
+            listening += 1
+            continue
+        state = sock["state"]
+        states[state] += 1
+        if state in WATCHED:
+            peers[state][(sock["peer_address"], sock["peer_port"])] += 1
+            hosts[state][sock["peer_address"]] += 1
+            ports[state][sock["local_port"]] += 1
+            for proc in set(sock["processes"]):  # a forked fd is listed once per process
+                procs[state][proc] += 1
+    facts: Facts = {
+        "total": sum(states.values()),
+        "listening": listening,
+        "states": dict(states),
+        "processes_visible": with_process > 0,
+        "truncated": result.truncated,
+    }
+    for state, key in WATCHED.items():
+        facts[key] = {
+            "count": states[state],
+            "peers": _top_peers(peers[state]),
+            "peer_addresses": _top_addresses(hosts[state]),
+            "local_ports": _top_ports(ports[state]),
+            "processes": _top_processes(procs[state]),
+        }
+    return facts
+
+
+CONNECTIONS = Probe(
+    name="connections",
+    area="network",
+    command=("ss", "-H", "-tanp"),
+    parse=parse,
+    timeout_s=10.0,
+)

@@ -1,0 +1,183 @@
+"""OOM kills from the kernel log: `journalctl -k -o json` or, without a readable journal, dmesg.
+
+The lookback is a fixed LOOKBACK_H (24 h), longer than the log window: an OOM kill hours ago
+still explains a service that restarted or lost state. `journalctl -k` implies the current
+boot; dmesg holds what its ring buffer still has, and events older than the lookback are
+dropped when their time is known. The script prints one header line with the host's clock
+(`now EPOCH ZONE UPTIME`) so boot-relative dmesg stamps and `dmesg -T` local times become
+ages; without it (output captured elsewhere) ages are unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.redact import redact
+
+LOOKBACK_H = 24
+MAX_EVENTS = 20
+MARK = "@@tb "
+
+# grep -E keeps the output bounded: only the lines an OOM kill prints that we read.
+SCRIPT = r"""
+echo "@@tb now $(date +%s) $(date +%z) $(cut -d' ' -f1 /proc/uptime)"
+pat='invoked oom-killer|oom-kill:|Out of memory|Killed process'
+if command -v journalctl >/dev/null 2>&1 &&
+   journalctl -k -q -n 1 -o json --no-pager 2>/dev/null | grep -q '^{'; then
+  echo "@@tb source journal"
+  journalctl -k -q -o json --no-pager --since "-$1h" 2>&1 | grep -E "$pat"
+  exit 0
+fi
+if ! command -v dmesg >/dev/null 2>&1; then
+  echo "@@tb unavailable no kernel journal readable; dmesg: not found"; exit 0
+fi
+if dmesg -T >/dev/null 2>&1; then
+  echo "@@tb source dmesg-T"; dmesg -T | grep -E "$pat"; exit 0
+fi
+if err=$(dmesg 2>&1 >/dev/null); then
+  echo "@@tb source dmesg"; dmesg | grep -E "$pat"; exit 0
+fi
+echo "@@tb unavailable no kernel journal readable; $err"
+"""
+
+HINT = (
+    "Run the bot's user as root on this host, or add it to the systemd-journal group "
+    "(journalctl -k), or set kernel.dmesg_restrict=0 (dmesg)."
+)
+
+_RAW = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(.*)$")
+_HUMAN = re.compile(r"^\[([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})\]\s?(.*)$")
+_KILLED = re.compile(
+    r"(?:(?P<scope>Memory cgroup out of memory|Out of memory)[^:]*: )?"
+    r"Killed process (?P<pid>\d+) \((?P<name>.+?)\)(?=[, ]|$)"
+)
+_FIGURES = ("total-vm", "anon-rss", "file-rss", "shmem-rss")
+_OOM_KILL = re.compile(r"oom-kill:(?P<fields>\S+)")
+_INVOKED = re.compile(r"^(?P<comm>.+?) invoked oom-killer:")
+_CONTAINER = re.compile(r"(?:/docker/|docker-|/libpod-|cri-containerd-|crio-)([0-9a-f]{12,64})")
+
+
+def _zone(text: str) -> timezone:
+    sign = -1 if text.startswith("-") else 1
+    return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[3:5])))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lines(source: str, body: list[str], clock: dict[str, Any]) -> list[tuple[float | None, str]]:
+    """(epoch or None, message) for each kernel line, whatever the source printed."""
+    out: list[tuple[float | None, str]] = []
+    for line in body:
+        if source == "journal" or line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            msg = entry.get("MESSAGE")
+            if isinstance(msg, list):  # journald stores non-UTF-8 payloads as byte arrays
+                msg = bytes(msg).decode("utf-8", "replace")
+            ts = entry.get("__REALTIME_TIMESTAMP")
+            out.append((int(ts) / 1e6 if ts else None, str(msg or "")))
+        elif m := _RAW.match(line):
+            stamp = float(m[1])
+            known = clock.get("now") is not None and clock.get("uptime") is not None
+            out.append((clock["now"] - (clock["uptime"] - stamp) if known else None, m[2]))
+        elif m := _HUMAN.match(line):
+            when = datetime.strptime(m[1], "%a %b %d %H:%M:%S %Y")
+            tz = clock.get("tz")
+            out.append((when.replace(tzinfo=tz).timestamp() if tz else None, m[2]))
+        elif line.strip():
+            out.append((None, line.strip()))
+    return out
+
+
+def _events(lines: list[tuple[float | None, str]], now: float | None) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    memcg: dict[int, dict[str, str]] = {}
+    trigger = None
+    for when, msg in lines:
+        if m := _INVOKED.match(msg):
+            trigger = m["comm"]
+            continue
+        if m := _OOM_KILL.search(msg):
+            fields = dict(kv.split("=", 1) for kv in m["fields"].split(",") if "=" in kv)
+            if fields.get("pid", "").isdigit():
+                memcg[int(fields["pid"])] = fields
+            continue
+        k = _KILLED.search(msg)
+        if k is None:
+            continue
+        pid = int(k["pid"])
+        info = memcg.pop(pid, {})
+        cgroup = info.get("task_memcg") or None
+        container = _CONTAINER.search(cgroup or "")
+        event: dict[str, Any] = {
+            "time": _iso(when) if when is not None else None,
+            "age_s": int(now - when) if now is not None and when is not None else None,
+            "process": k["name"],
+            "pid": pid,
+            "scope": "cgroup" if (k["scope"] or "").startswith("Memory cgroup") else "system",
+            "cgroup": cgroup,
+            "container": container[1][:12] if container else None,
+            "constraint": info.get("constraint"),
+            "trigger": trigger,
+        }
+        for key in _FIGURES:
+            fig = re.search(rf"{key}:(\d+)kB", msg)
+            event[key.replace("-", "_") + "_kb"] = int(fig[1]) if fig else None
+        event["message"] = redact(msg)[:300]
+        events.append(event)
+        trigger = None
+    return events
+
+
+def parse(result: CommandResult) -> Facts:
+    """OOM kill events (newest last, at most MAX_EVENTS) and the source read."""
+    clock: dict[str, Any] = {}
+    source = ""
+    body: list[str] = []
+    for line in result.stdout.splitlines():
+        if not line.startswith(MARK):
+            body.append(line)
+            continue
+        word, _, rest = line[len(MARK) :].partition(" ")
+        if word == "now":
+            parts = rest.split()
+            clock = {"now": float(parts[0]), "tz": _zone(parts[1]), "uptime": float(parts[2])}
+        elif word == "source":
+            source = rest.strip()
+        elif word == "unavailable":
+            return {"available": False, "why": rest.strip() or "no kernel log", "hint": HINT}
+    if result.exit_status not in (0, None) and not source:
+        raise ValueError(result.stderr.strip() or f"kernel log script exited {result.exit_status}")
+    if not source:
+        # Captured without the header (e.g. plain dmesg): name the format from the lines.
+        first = next((b for b in body if b.strip()), "")
+        source = (
+            "journal" if first.startswith("{") else "dmesg-T" if _HUMAN.match(first) else "dmesg"
+        )
+    now = clock.get("now")
+    events = _events(_lines(source, body, clock), now)
+    if now is not None:
+        events = [e for e in events if e["age_s"] is None or e["age_s"] <= LOOKBACK_H * 3600]
+    return {
+        "source": source,
+        "lookback_h": LOOKBACK_H,
+        "total": len(events),
+        "events": events[-MAX_EVENTS:],
+    }
+
+
+KERNEL = Probe(
+    name="kernel",
+    area="memory",
+    command=("sh", "-c", SCRIPT, "sh", str(LOOKBACK_H)),
+    parse=parse,
+    timeout_s=10.0,
+)

@@ -1,0 +1,133 @@
+"""CPU and memory over a short window: `/proc/stat` and `/proc/vmstat` twice, `/proc/meminfo`.
+
+The window (ProbeConfig.sample_window_s) reaches the fixed script as "$1", never through a
+shell. Each sample starts with `/proc/uptime`, so rates use the time that really passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
+
+SAMPLE = "--- sample"
+MEMINFO = "--- meminfo"
+# Only the lines the parser reads: the `intr` line alone is kilobytes on a big machine.
+SCRIPT = (
+    f"s() {{ echo '{SAMPLE}'; cat /proc/uptime; grep -E '^(cpu|procs_)' /proc/stat; "
+    "grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat; }; "
+    f"s; sleep \"$1\"; s; echo '{MEMINFO}'; cat /proc/meminfo"
+)
+# /proc/stat's cpu columns in kernel order; older kernels stop early (no steal before 2.6.11).
+# guest and guest_nice are already counted in user and nice, so they stay out of the total.
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+MEM_FIELDS = {
+    "MemTotal": "mem_total_kb",
+    "MemAvailable": "mem_available_kb",
+    "SwapTotal": "swap_total_kb",
+    "SwapFree": "swap_free_kb",
+}
+
+
+def _sample(block: str) -> dict[str, Any]:
+    lines = [line.split() for line in block.splitlines() if line.strip()]
+    if not lines or len(lines[0]) != 2:
+        raise ValueError(f"sample does not start with /proc/uptime: {block[:80]!r}")
+    sample: dict[str, Any] = {"uptime": float(lines[0][0]), "cpus": 0, "cpu": None}
+    for fields in lines[1:]:
+        key = fields[0]
+        if key == "cpu":
+            sample["cpu"] = [int(x) for x in fields[1 : 1 + len(CPU_FIELDS)]]
+        elif key.startswith("cpu") and key[3:].isdigit():
+            sample["cpus"] += 1
+        elif len(fields) == 2 and fields[1].isdigit():
+            sample[key] = int(fields[1])
+    if sample["cpu"] is None:
+        raise ValueError("no aggregate cpu line in /proc/stat")
+    return sample
+
+
+def _meminfo(block: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for line in block.splitlines():
+        key, sep, rest = line.partition(":")
+        if sep and rest.split() and rest.split()[0].isdigit():
+            values[key.strip()] = int(rest.split()[0])
+    return values
+
+
+def _rate(a: dict[str, Any], b: dict[str, Any], key: str, seconds: float) -> float | None:
+    if key not in a or key not in b or seconds <= 0:
+        return None
+    return round(max(0, int(b[key]) - int(a[key])) / seconds, 1)
+
+
+def _cpu_pct(a: list[int], b: list[int]) -> dict[str, float | None]:
+    deltas = [max(0, y - x) for x, y in zip(a, b, strict=False)]
+    total = sum(deltas)
+    pct: dict[str, float | None] = dict.fromkeys((f"{f}_pct" for f in CPU_FIELDS), None)
+    if total > 0:
+        for name, delta in zip(CPU_FIELDS, deltas, strict=False):
+            pct[f"{name}_pct"] = round(100.0 * delta / total, 1)
+    return pct
+
+
+def _memory(mem: dict[str, int]) -> Facts:
+    facts: Facts = {v: mem.get(k) for k, v in MEM_FIELDS.items()}
+    total, avail = facts["mem_total_kb"], facts["mem_available_kb"]
+    facts["mem_available_estimated"] = False
+    if avail is None and total is not None:
+        # Kernels before 3.14 lack MemAvailable: free + page cache is the classic estimate.
+        avail = sum(mem.get(k, 0) for k in ("MemFree", "Buffers", "Cached"))
+        facts["mem_available_kb"] = avail
+        facts["mem_available_estimated"] = True
+    facts["mem_available_pct"] = (
+        round(100.0 * avail / total, 1) if total and avail is not None else None
+    )
+    return facts
+
+
+def parse(result: CommandResult) -> Facts:
+    """Two samples and meminfo -> CPU percentages, run queue, swap/fault rates and memory."""
+    if SAMPLE not in result.stdout and "No such file" in result.stderr:
+        return {
+            "available": False,
+            "why": "no /proc/stat (not a Linux host?)",
+            "hint": "Use `vmstat 1 5` and `top` on the host by hand.",
+        }
+    samples_text, sep, mem_text = result.stdout.partition(MEMINFO)
+    blocks = [b for b in samples_text.split(SAMPLE) if b.strip()]
+    if not sep or len(blocks) != 2:
+        raise ValueError(f"expected two samples and meminfo, got {result.stdout[:80]!r}")
+    a, b = (_sample(block) for block in blocks)
+    if b["cpus"] < 1:
+        raise ValueError("no per-CPU lines in /proc/stat")
+    window = round(b["uptime"] - a["uptime"], 2)
+    running = [s.get("procs_running") for s in (a, b)]
+    blocked = [s.get("procs_blocked") for s in (a, b)]
+    swap_in, swap_out = (_rate(a, b, k, window) for k in ("pswpin", "pswpout"))
+    return {
+        "cpus": b["cpus"],
+        "window_s": window,
+        **_cpu_pct(a["cpu"], b["cpu"]),
+        "procs_running": running[1],
+        "procs_blocked": blocked[1],
+        "procs_running_samples": running,
+        "procs_blocked_samples": blocked,
+        "swap_in_pages_per_s": swap_in,
+        "swap_out_pages_per_s": swap_out,
+        "major_faults_per_s": _rate(a, b, "pgmajfault", window),
+        **_memory(_meminfo(mem_text)),
+    }
+
+
+def probe(config: ProbeConfig) -> Probe:
+    """The stat probe sampling over `config.sample_window_s` seconds."""
+    window = max(0.1, float(config.sample_window_s))
+    return Probe(
+        name="stat",
+        area="cpu",
+        command=("sh", "-c", SCRIPT, "sh", f"{window:g}"),
+        parse=parse,
+        timeout_s=window + 5.0,
+    )

@@ -1,0 +1,120 @@
+"""The stat and processes parsers beyond the golden files: older kernels, bad output, limits."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ssh_probes.model import CommandResult, ProbeConfig
+from ssh_probes.probes import build
+from ssh_probes.probes.processes import ARGS_CAP, LINE_CAP
+from ssh_probes.probes.processes import parse as parse_ps
+from ssh_probes.probes.stat import parse as parse_stat
+from tests.fixtures.capture import OUTPUTS
+
+STAT_TXT = (OUTPUTS / "stat" / "this-machine.txt").read_text()
+PS_TXT = (OUTPUTS / "processes" / "procps-busy-loops.txt").read_text()
+
+
+def out(stdout: str, status: int = 0, stderr: str = "") -> CommandResult:
+    return CommandResult(stdout, stderr, status, 0.01)
+
+
+@pytest.mark.parametrize("name", ["stat", "processes"])
+def test_window_is_an_argv_element_not_shell_text(name: str) -> None:
+    probe = build(name, ProbeConfig(sample_window_s=0.3))
+    assert probe.command[:2] == ("sh", "-c")
+    assert probe.command[3:] == ("sh", "0.3")
+    assert 'sleep "$1"' in probe.command[2]
+    assert probe.timeout_s > 0.3
+
+
+def test_older_kernel_without_steal_memavailable_or_swap_counters() -> None:
+    # A 2.6-era /proc: the cpu lines stop after softirq, no MemAvailable, no pswp* counters.
+    def cut(line: str) -> str:
+        return " ".join(line.split()[:8]) if line.startswith("cpu") else line
+
+    lines = [
+        cut(line)
+        for line in STAT_TXT.splitlines()
+        if not line.startswith(("MemAvailable", "pswp", "procs_blocked"))
+    ]
+    facts = parse_stat(out("\n".join(lines) + "\n"))
+    assert facts["steal_pct"] is None
+    assert facts["user_pct"] is not None and facts["idle_pct"] is not None
+    assert facts["swap_in_pages_per_s"] is None and facts["major_faults_per_s"] is not None
+    assert facts["procs_blocked_samples"] == [None, None]
+    assert facts["mem_available_estimated"] is True
+    assert 0 < facts["mem_available_pct"] <= 100
+
+
+def test_cpu_percentages_add_up() -> None:
+    facts = parse_stat(out(STAT_TXT))
+    total = sum(v for k, v in facts.items() if k.endswith("_pct") and k != "mem_available_pct")
+    assert abs(total - 100.0) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "status"),
+    [
+        ("", "", 0),
+        ("--- sample\n1.0 2.0\ncpu  1 2 3 4\ncpu0 1 2 3 4\n--- meminfo\n", "", 0),
+        (STAT_TXT.replace("cpu ", "cpuX "), "", 0),
+        ("garbage\n", "", 0),
+    ],
+    ids=["empty", "one-sample", "no-aggregate-cpu", "garbage"],
+)
+def test_stat_unreadable_is_value_error(stdout: str, stderr: str, status: int) -> None:
+    with pytest.raises(ValueError):
+        parse_stat(out(stdout, status, stderr))
+
+
+def test_stat_without_proc_is_unavailable() -> None:
+    facts = parse_stat(out("", 1, "cat: /proc/uptime: No such file or directory"))
+    assert facts["available"] is False
+
+
+PS_HEAD, _, PS_ROWS = PS_TXT.partition("--- ps\n")
+
+
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        "",
+        PS_ROWS,
+        "procps 24 100\n--- ps\n" + PS_ROWS,
+        PS_HEAD + "--- ps\n",
+        PS_HEAD + "--- ps\n" + "\n".join(r for r in PS_ROWS.splitlines() if "sh -c hz" in r),
+    ],
+    ids=["empty", "no-marker", "no-tick-samples", "no-rows", "only-own-shell"],
+)
+def test_processes_unreadable_is_value_error(stdout: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ps(out(stdout))
+
+
+def test_recent_cpu_ranks_over_lifetime_average() -> None:
+    facts = parse_ps(out(PS_TXT))
+    top = facts["top_cpu"][0]
+    assert (top["pid"], top["cpu_pct"], top["cpu_pct_lifetime"]) == (4, 39.4, 27.5)
+    # The probe's own shell (24), ps (35) and cut (36) are not the host's processes.
+    assert not {24, 35, 36} & {p["pid"] for p in facts["top_cpu"] + facts["top_mem"]}
+    assert facts["total_processes"] == 10 and facts["total_threads"] == 14
+
+
+def test_cut_line_loses_its_partial_last_word_and_args_are_capped() -> None:
+    row = next(line for line in PS_ROWS.splitlines() if "--api-key" in line)
+    # As if `cut -c 1-512` had split a token in the middle of the key's value.
+    long_row = (row.split(" --api-key")[0] + " x" * 400)[: LINE_CAP - 8] + " ghp_abc"
+    facts = parse_ps(out(f"{PS_HEAD}--- ps\n{long_row}\n"))
+    args = facts["top_mem"][0]["args"]
+    assert "ghp_abc" not in args
+    assert len(args) == ARGS_CAP and args.endswith("...")
+
+
+def test_secrets_in_arguments_are_redacted() -> None:
+    facts = parse_ps(out(PS_TXT))
+    text = repr(facts)
+    assert "abc123notreal" not in text and "s3cretnotreal" not in text
+    assert re.search(r"--api-key=\[REDACTED\]", text)
