@@ -104,6 +104,26 @@ def triage(
     print_report(report, as_json)
 
 
+WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _run_words(command: str, ctx: typer.Context, as_json: bool) -> None:
+    """Run a COMMANDS entry on the raw words, parsed by the command's own (Slack's) parser."""
+    from bot.service import COMMANDS, Who
+
+    words = [w for w in ctx.args if w != "--json"]
+    as_json = as_json or "--json" in ctx.args
+    runner = COMMANDS[command]
+    report = _with_store(lambda store, settings: runner(store, settings, words, Who()))
+    print_report(report, as_json)
+
+
+@app.command(context_settings=WORDS)
+def http(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """http URL [--resolve HOST:PORT:IP]... [--from HOST] [--method GET|HEAD]: why it fails."""
+    _run_words("http", ctx, as_json)
+
+
 @hosts_app.command("add")
 def hosts_add(
     name: Annotated[str, typer.Argument(help="Registry name, e.g. web-1.")],
@@ -319,18 +339,15 @@ def start() -> None:
     """Start the bot the way `make run` does: Slack when tokens are set, else the console."""
     from bot.settings import load_settings
 
-    mode = load_settings().slack_mode()
-    if mode == "console":
+    settings = load_settings()
+    if settings.slack_mode() == "console":
         from bot.console import run_console
 
         run_console(app)
         return
-    from ssh_probes.errors import ConfigError
+    from bot.serve import run
 
-    raise ConfigError(
-        f"Slack {mode} mode is not available in this version; unset SLACK_BOT_TOKEN to use "
-        "the console (`triagebot console`)"
-    )
+    run(settings)  # Socket Mode with SLACK_APP_TOKEN, else HTTP on TRIAGEBOT_PORT
 
 
 @app.command()

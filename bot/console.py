@@ -8,10 +8,13 @@ from typing import TextIO
 
 import typer
 
-SLASH_COMMANDS = ("triage", "hosts")
+SLASH_COMMANDS = ("triage", "hosts", "http", "history")
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
   /triage HOST port N     ... and answer why port N is refused or timing out
+  /http URL [--resolve HOST:PORT:IP] [--from HOST] [--method GET|HEAD]
+                          refused, timeout, 5xx or TLS, with the phases timed
+  /history [TARGET]       past runs
   /hosts list             registered hosts
   /hosts show NAME        one host's entry
   /hosts add NAME --address ADDR [--port 22] [--user U] [--key PATH] --host-key '...'

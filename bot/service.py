@@ -22,12 +22,7 @@ from ssh_probes.rules import Thresholds
 def triage_options(settings: Settings) -> triage.TriageOptions:
     """Translate settings into the command's options."""
     return triage.TriageOptions(
-        ssh=SSHOptions(
-            connect_timeout_s=settings.ssh_connect_timeout_s,
-            command_timeout_s=settings.ssh_command_timeout_s,
-            output_cap_bytes=settings.ssh_output_cap_bytes,
-            max_channels=settings.ssh_max_channels,
-        ),
+        ssh=ssh_options(settings),
         # Settings carry every Thresholds and ProbeConfig field under the same name.
         thresholds=Thresholds(**{f.name: getattr(settings, f.name) for f in fields(Thresholds)}),
         probe_config=ProbeConfig(
@@ -86,7 +81,43 @@ async def triage_group(
     return [await record(store, r, settings, who) for r in reports]
 
 
+def ssh_options(settings: Settings) -> SSHOptions:
+    """The SSH limits from settings."""
+    return SSHOptions(
+        connect_timeout_s=settings.ssh_connect_timeout_s,
+        command_timeout_s=settings.ssh_command_timeout_s,
+        output_cap_bytes=settings.ssh_output_cap_bytes,
+        max_channels=settings.ssh_max_channels,
+    )
+
+
+async def http_check(
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
+) -> Report:
+    """`http URL [--resolve H:P:IP] [--from HOST] [--method M]`: check, compare, store."""
+    from commands import http
+    from ssh_probes.executor import executor_for
+
+    request = http.parse(words.split() if isinstance(words, str) else words)
+    options = http.HttpOptions(
+        connect_timeout_s=settings.http_connect_timeout_s,
+        read_timeout_s=settings.http_read_timeout_s,
+        total_timeout_s=settings.http_total_timeout_s,
+        slow_threshold_s=settings.http_slow_threshold_s,
+    )
+    if request.from_host is None:
+        report = await http.run(request, options)
+    else:
+        target = (await HostRepo(store).get(request.from_host)).target()
+        executor = executor_for(target, ssh_options(settings))
+        try:
+            report = await http.run(request, options, from_host=target, from_executor=executor)
+        finally:
+            await executor.close()
+    return await record(store, report, settings, who)
+
+
 # What Slack, the console and the scheduler dispatch on: command name -> runner taking the
 # words after the command. Each raises InputError for bad input, before anything runs.
 Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
-COMMANDS: dict[str, Runner] = {"triage": triage_host}
+COMMANDS: dict[str, Runner] = {"triage": triage_host, "http": http_check}

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     log_window_min: int = Field(default=15, ge=1, le=10_080)
     log_tail_lines: int = Field(default=1000, ge=1, le=100_000)
 
+    # http: every phase is bounded; http.slow above the threshold.
+    http_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    http_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    http_total_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    http_slow_threshold_s: float = Field(default=1.0, gt=0, le=600)
+
     raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
 
     slack_bot_token: SecretStr | None = Field(

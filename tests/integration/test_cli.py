@@ -222,3 +222,20 @@ def test_history_lists_runs_including_port_runs(env: dict[str, str]) -> None:
     assert rows[0]["worst"] == "critical port.not_listening"
     bad = cli(env, "history", "local", "--since", "2w")
     assert bad.returncode == 2 and "invalid --since" in bad.stderr
+
+
+def test_http_from_the_cli_classifies_and_refuses_bad_urls(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = cli(env, "http", f"http://user:hunter2@127.0.0.1:{port}/x", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["command"] == "http"
+    assert [f["code"] for f in report["findings"]] == ["tcp.refused"]
+    assert "hunter2" not in out.stdout
+    for bad in ("file:///etc/passwd", "http://a;reboot/", "--resolve=x"):
+        refused = cli(env, "http", bad)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused
