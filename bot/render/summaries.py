@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from commands.dns.summary import dig_lines
 from ssh_probes.model import Facts, ProbeResult
 
 
@@ -218,7 +217,6 @@ def http_lines(facts: Facts) -> list[str]:
 
 
 SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
-    "dig": dig_lines,
     "http": http_lines,
     "curl": http_lines,
     "load": load_lines,
