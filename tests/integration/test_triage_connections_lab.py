@@ -60,30 +60,31 @@ def close_wait(lab_host: LabHost) -> Iterator[int]:
 
 
 async def test_time_wait_storm_names_the_server_port(lab_host: LabHost) -> None:
-    faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
+    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
     found = tcp_findings(
         await triage.run(target_for(lab_host), options(replace(CALM, time_wait_warning=200)))
     )
     assert set(found) == {"tcp.time_wait_high"}
     storm = found["tcp.time_wait_high"]
     assert storm.severity == "warning"  # 250 is under 5 x 200
-    assert storm.evidence["peers"][0] == {
+    top = storm.evidence["peers"][0]
+    assert {k: top[k] for k in ("address", "port", "loopback")} == {
         "address": "127.0.0.1",
         "port": STORM_PORT,
         "loopback": True,
-        "count": STORM_N,
     }
+    assert top["count"] >= seen  # closing sockets may still turn into TIME-WAIT meanwhile
     assert f"127.0.0.1:{STORM_PORT}" in storm.title
     assert f"towards 127.0.0.1:{STORM_PORT}" in storm.suggestion
     assert storm.host == lab_host.name
 
 
 async def test_storm_under_the_default_threshold_is_quiet(lab_host: LabHost) -> None:
-    faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
+    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
     report = await triage.run(target_for(lab_host), options())
     assert tcp_findings(report) == {}
     facts = next(r.facts for r in report.results if r.probe == "connections")
-    assert facts["time_wait"]["count"] >= STORM_N
+    assert facts["time_wait"]["count"] >= seen
 
 
 async def test_syn_sent_to_a_black_hole_names_the_peer(
