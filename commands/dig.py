@@ -1,0 +1,273 @@
+"""`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: what a name resolves
+to, from where, through which CDN, and what that means.
+
+All questions go out at once (every type at every resolver, the authoritative check, the
+trace and the --from host); the rules in `commands.dns.rules` turn the facts into findings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dns.resolver
+
+from commands import validate
+from commands.dns import authority, remote, rules
+from commands.dns.query import Reply, Server, cname_chain, resolve, show
+from commands.dns.ranges import RANGES_DIR, attribute, attribute_name
+from commands.dns.trace import trace
+from commands.dns.words import parse_domain, parse_resolver, shown
+from commands.report import Report, Status
+from ssh_probes.errors import ExecutorError, InputError
+from ssh_probes.executor import Executor, SSHOptions, executor_for
+from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
+
+USAGE = "usage: dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]"
+DEFAULT_TYPES = ("A", "AAAA", "CNAME", "NS", "SOA", "MX", "TXT", "CAA")
+KNOWN_TYPES = (*DEFAULT_TYPES, "PTR", "SRV", "DS", "DNSKEY", "HTTPS", "SVCB", "NAPTR", "TLSA")
+MAX_RESOLVERS = 4
+# a.root-servers.net .. m.root-servers.net (IANA root hints).
+ROOT_SERVERS: tuple[Server, ...] = tuple(
+    (ip, 53)
+    for ip in (
+        "198.41.0.4",
+        "170.247.170.2",
+        "192.33.4.12",
+        "199.7.91.13",
+        "192.203.230.10",
+        "192.5.5.241",
+        "192.112.36.4",
+        "198.97.190.53",
+        "192.36.148.17",
+        "192.58.128.30",
+        "193.0.14.129",
+        "199.7.83.42",
+        "202.12.27.33",
+    )
+)
+
+
+@dataclass(frozen=True)
+class DigRequest:
+    """What the user asked: the name (ASCII/punycode and as typed), types, resolvers, modes."""
+
+    domain: str
+    display: str
+    types: tuple[str, ...] = ()  # empty: DEFAULT_TYPES
+    resolvers: tuple[Server, ...] = ()  # empty: the system resolver
+    trace: bool = False
+    from_host: str | None = None
+
+
+@dataclass(frozen=True)
+class DigOptions:
+    """How to ask: per-query timeout, where --trace starts, the system resolver, range data."""
+
+    timeout_s: float = 2.0
+    root_servers: tuple[Server, ...] = ROOT_SERVERS
+    system_nameservers: tuple[Server, ...] | None = None  # None: /etc/resolv.conf
+    dns_port: int = 53  # for servers found through NS records and referrals (a lab moves it)
+    ranges_dir: Path = RANGES_DIR
+    check_ns: bool = True
+    ssh: SSHOptions = field(default_factory=SSHOptions)
+
+
+def parse(words: Sequence[str]) -> DigRequest:
+    """Parse the words after `dig`; anything that is not plain data is refused in one line."""
+    names: list[str] = []
+    types: list[str] = []
+    resolvers: list[Server] = []
+    trace_on, from_host = False, None
+    at = 0
+    while at < len(words):
+        word = words[at]
+        at += 1
+        if word == "--trace":
+            trace_on = True
+        elif word == "--from" or word.startswith("--from="):
+            value = word.partition("=")[2]
+            if not value and at < len(words) and word == "--from":
+                value, at = words[at], at + 1
+            if not value:
+                raise InputError(f"--from needs a host name; {USAGE}")
+            from_host = validate.host_name(value)
+        elif word.startswith("@"):
+            resolvers.append(parse_resolver(word[1:]))
+        elif word.startswith("-"):
+            raise InputError(f"unknown option {shown(word)}; {USAGE}")
+        elif word.upper() in KNOWN_TYPES:
+            if word.upper() not in types:
+                types.append(word.upper())
+        else:
+            names.append(word)
+    if len(names) != 1:
+        raise InputError(("no domain given; " if not names else "give one domain; ") + USAGE)
+    if len(resolvers) > MAX_RESOLVERS:
+        raise InputError(f"at most {MAX_RESOLVERS} resolvers at once")
+    ascii_name, display = parse_domain(names[0])
+    return DigRequest(
+        ascii_name, display, tuple(types), tuple(dict.fromkeys(resolvers)), trace_on, from_host
+    )
+
+
+def system_resolver(opts: DigOptions) -> Server:
+    """The first nameserver of /etc/resolv.conf (or the configured override), as dig uses."""
+    if opts.system_nameservers:
+        return opts.system_nameservers[0]
+    try:
+        conf = dns.resolver.Resolver(configure=True)
+    except dns.resolver.NoResolverConfiguration:
+        raise InputError("no system resolver configured: give one, e.g. @1.1.1.1") from None
+    first: Any = conf.nameservers[0]
+    if isinstance(first, str):
+        return first, conf.port
+    return str(first.address), int(getattr(first, "port", conf.port))
+
+
+def _query_facts(reply: Reply, display: str, system: bool, ranges_dir: Path) -> Facts:
+    facts = reply.facts()
+    for answer in facts["answers"]:
+        if answer["type"] in ("A", "AAAA"):
+            answer["provider"] = attribute(answer["value"], ranges_dir)
+        elif answer["type"] == "CNAME":
+            answer["provider"] = attribute_name(answer["value"])
+    chain = cname_chain(reply.name, reply.answers)
+    facts.update(
+        kind="query", display=display, system=system, cname_chain=chain if len(chain) > 1 else []
+    )
+    return facts
+
+
+def _result(
+    probe: str, host: str, facts: Facts, error: str | None, ms: float | None
+) -> ProbeResult:
+    return ProbeResult(
+        probe,
+        host,
+        error is None,
+        facts=facts,
+        error=error or "",
+        duration_ms=int(ms or 0),
+        area="dns",
+    )
+
+
+async def _from(request: DigRequest, executor: Executor, opts: DigOptions, own: bool) -> Facts:
+    try:
+        return await remote.resolve_on(executor, request.domain, wait_s=opts.timeout_s)
+    except ExecutorError as exc:
+        return {
+            "kind": "from",
+            "host": executor.host,
+            "name": request.domain,
+            "error": str(exc),
+            "code": exc.code,
+        }
+    finally:
+        if own:
+            await executor.close()
+
+
+def _status(results: Sequence[ProbeResult]) -> Status:
+    failed = sum(not r.ok for r in results)
+    return "ok" if not failed else "failed" if failed == len(results) else "partial"
+
+
+async def run(
+    request: DigRequest,
+    options: DigOptions | None = None,
+    *,
+    from_host: HostTarget | None = None,
+    from_executor: Executor | None = None,
+) -> Report:
+    """Ask everything at once, attribute addresses to providers, evaluate the rules."""
+    opts = options or DigOptions()
+    started_at, t0 = datetime.now(UTC), time.monotonic()
+    system = not request.resolvers
+    resolvers = list(request.resolvers) or [system_resolver(opts)]
+    types = request.types or DEFAULT_TYPES
+    name, wait_s = request.domain, opts.timeout_s
+    executor = from_executor or (executor_for(from_host, opts.ssh) if from_host else None)
+    if request.from_host and executor is None:
+        raise InputError(f"--from {request.from_host}: no such registered host")
+
+    async def nothing() -> None:
+        return None
+
+    ns_type = "A" if "A" in types else types[0]
+    replies, ns, traced, there = await asyncio.gather(
+        asyncio.gather(*(resolve(s, name, t, wait_s=wait_s) for s in resolvers for t in types)),
+        authority.check(name, ns_type, resolvers, wait_s=wait_s, dns_port=opts.dns_port)
+        if opts.check_ns
+        else nothing(),
+        trace(
+            name,
+            ns_type,
+            opts.root_servers,
+            wait_s=wait_s,
+            dns_port=opts.dns_port,
+            helpers=resolvers,
+        )
+        if request.trace
+        else nothing(),
+        _from(request, executor, opts, own=from_executor is None) if executor else nothing(),
+    )
+    queries = [_query_facts(r, request.display, system, opts.ranges_dir) for r in replies]
+    results = [
+        _result(f"dig:{q['type']}@{q['resolver']}", LOCAL_HOST, q, q["error"], q["time_ms"])
+        for q in queries
+    ]
+    findings: list[Finding] = [
+        *rules.failures(name, queries),
+        *rules.records(name, queries, explicit=bool(request.types)),
+        *rules.resolver_views(name, queries, ns),
+    ]
+    if ns is not None:
+        results.append(_result("dig:ns-check", LOCAL_HOST, ns, ns.get("error"), None))
+        findings += rules.authority(name, ns)
+    if traced is not None:
+        results.append(_result("dig:trace", LOCAL_HOST, traced, None, None))
+        findings += rules.traced(name, traced)
+    if there is not None:
+        first = show(resolvers[0])
+        bot = sorted(
+            {
+                a["value"]
+                for q in queries
+                if q["resolver"] == first
+                for a in q["answers"]
+                if a["type"] in ("A", "AAAA") and q["type"] == a["type"]
+            }
+        )
+        there["bot_addresses"] = bot
+        results.append(
+            _result(f"dig:from {there['host']}", there["host"], there, there.get("error"), None)
+        )
+        if there.get("error"):
+            findings.append(
+                Finding(
+                    code=there["code"],
+                    severity="critical",
+                    title=f"cannot reach {there['host']}: {there['error']}",
+                    suggestion=f"`triagebot hosts show {there['host']}`; "
+                    "check its address, sshd and key.",
+                    host=there["host"],
+                )
+            )
+        else:
+            findings += rules.from_finding(name, there, bot)
+    return Report(
+        command="dig",
+        target=name,
+        status=_status(results),
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+        findings=tuple(findings),
+        results=tuple(results),
+    )

@@ -1,0 +1,173 @@
+"""Which provider an address belongs to, from the published IP range lists we ship.
+
+Each list is a text file in `commands/knowledge/ranges/`: `# key: value` header lines
+(provider, kind cdn|cloud, source URL, where the copy came from, retrieved date), then one
+CIDR per line. Files load once, on first lookup; a lookup is a binary search per provider.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+RANGES_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "ranges"
+
+# Matched in this order, so CloudFront wins over the AWS-wide list that contains it.
+ORDER = ("cloudflare", "aws-cloudfront", "fastly", "azure-front-door", "google-cloud", "aws")
+
+# Where `update_ranges` refreshes each file from (the provider's own published list).
+OFFICIAL: dict[str, tuple[str, ...]] = {
+    "cloudflare": ("https://www.cloudflare.com/ips-v4/", "https://www.cloudflare.com/ips-v6/"),
+    "aws-cloudfront": ("https://ip-ranges.amazonaws.com/ip-ranges.json",),
+    "aws": ("https://ip-ranges.amazonaws.com/ip-ranges.json",),
+    "fastly": ("https://api.fastly.com/public-ip-list",),
+    "google-cloud": ("https://www.gstatic.com/ipranges/cloud.json",),
+}
+
+# Providers without a public address list are still recognisable by their CNAME targets.
+CNAME_SUFFIXES: dict[str, tuple[str, str]] = {
+    "cloudfront.net": ("AWS CloudFront", "cdn"),
+    "fastly.net": ("Fastly", "cdn"),
+    "fastlylb.net": ("Fastly", "cdn"),
+    "cdn.cloudflare.net": ("Cloudflare", "cdn"),
+    "akamaiedge.net": ("Akamai", "cdn"),
+    "edgekey.net": ("Akamai", "cdn"),
+    "edgesuite.net": ("Akamai", "cdn"),
+    "akamaized.net": ("Akamai", "cdn"),
+    "azurefd.net": ("Azure Front Door", "cdn"),
+    "azureedge.net": ("Azure CDN", "cdn"),
+}
+
+
+@dataclass(frozen=True)
+class RangeList:
+    """One provider's ranges, sorted per family for bisection."""
+
+    key: str
+    provider: str
+    kind: str
+    meta: Mapping[str, str]
+    starts: dict[int, list[int]] = field(default_factory=dict)
+    nets: dict[int, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = field(
+        default_factory=dict
+    )
+
+    def find(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+        """The published range containing `ip`, or None."""
+        starts = self.starts.get(ip.version, [])
+        at = bisect.bisect_right(starts, int(ip)) - 1
+        if at >= 0 and ip in self.nets[ip.version][at]:
+            return str(self.nets[ip.version][at])
+        return None
+
+
+def parse_list(key: str, text: str) -> RangeList:
+    """A range file's text -> RangeList (overlaps collapsed so bisection is exact)."""
+    meta: dict[str, str] = {}
+    raw: dict[int, list[Any]] = {4: [], 6: []}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            name, _, value = line[1:].partition(":")
+            meta.setdefault(name.strip(), value.strip())
+        elif line:
+            net = ipaddress.ip_network(line, strict=False)
+            raw[net.version].append(net)
+    ranges = RangeList(key, meta.get("provider", key), meta.get("kind", "cloud"), meta)
+    for version, nets in raw.items():
+        merged = sorted(ipaddress.collapse_addresses(nets), key=lambda n: int(n.network_address))
+        ranges.nets[version] = merged
+        ranges.starts[version] = [int(n.network_address) for n in merged]
+    return ranges
+
+
+@cache
+def load(directory: Path = RANGES_DIR) -> tuple[RangeList, ...]:
+    """Every range file of `directory`, in match order (cached: read once per process)."""
+    files = {p.stem: p for p in sorted(directory.glob("*.txt"))}
+    keys = [k for k in ORDER if k in files] + [k for k in files if k not in ORDER]
+    return tuple(parse_list(k, files[k].read_text(encoding="utf-8")) for k in keys)
+
+
+def attribute(address: str, directory: Path = RANGES_DIR) -> dict[str, str] | None:
+    """{"name", "kind", "range"} for the provider owning `address`, or None."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for ranges in load(directory):
+        hit = ranges.find(ip)
+        if hit is not None:
+            return {"name": ranges.provider, "kind": ranges.kind, "range": hit}
+    return None
+
+
+def attribute_name(name: str) -> dict[str, str] | None:
+    """{"name", "kind", "suffix"} for a CNAME target under a known CDN domain, or None."""
+    name = name.rstrip(".").lower()
+    for suffix, (provider, kind) in CNAME_SUFFIXES.items():
+        if name == suffix or name.endswith("." + suffix):
+            return {"name": provider, "kind": kind, "suffix": suffix}
+    return None
+
+
+class HTTPClient(Protocol):
+    """The part of httpx.AsyncClient that `update_ranges` uses."""
+
+    async def get(self, url: str) -> Any:
+        """GET `url`; the response has raise_for_status(), text and json()."""
+        ...
+
+
+def _from_json(key: str, body: Any) -> list[str]:
+    if key in ("aws", "aws-cloudfront"):
+        want = "CLOUDFRONT" if key == "aws-cloudfront" else None
+        v4 = [p["ip_prefix"] for p in body["prefixes"] if want in (None, p.get("service"))]
+        v6 = [p["ipv6_prefix"] for p in body["ipv6_prefixes"] if want in (None, p.get("service"))]
+        return sorted(set(v4)) + sorted(set(v6))
+    if key == "fastly":
+        return [*body["addresses"], *body["ipv6_addresses"]]
+    # google-cloud
+    return [p.get("ipv4Prefix") or p["ipv6Prefix"] for p in body["prefixes"]]
+
+
+def _render(key: str, old: Mapping[str, str], urls: Iterable[str], cidrs: list[str]) -> str:
+    for cidr in cidrs:
+        ipaddress.ip_network(cidr, strict=False)  # refuse a list that is not CIDRs
+    head = [
+        f"# provider: {old.get('provider', key)}",
+        f"# kind: {old.get('kind', 'cloud')}",
+        f"# source: {' and '.join(urls)}",
+        "# copied from: the source itself (triagebot ranges update)",
+        f"# retrieved: {datetime.now(UTC):%Y-%m-%d}",
+    ]
+    return "\n".join([*head, *cidrs]) + "\n"
+
+
+async def update_ranges(dest_dir: Path, client: HTTPClient) -> dict[str, int]:
+    """Fetch each official list with `client` and rewrite its file; {key: prefix count}.
+
+    Azure Front Door is not refreshed here: its service-tag file moves to a new URL weekly.
+    """
+    counts: dict[str, int] = {}
+    current = {r.key: r.meta for r in load(RANGES_DIR)}
+    for key, urls in OFFICIAL.items():
+        cidrs: list[str] = []
+        for url in urls:
+            response = await client.get(url)
+            response.raise_for_status()
+            if url.endswith((".json", "public-ip-list")):
+                cidrs += _from_json(key, response.json())
+            else:
+                cidrs += [line.strip() for line in response.text.splitlines() if line.strip()]
+        text = _render(key, current.get(key, {}), urls, cidrs)
+        (dest_dir / f"{key}.txt").write_text(text, encoding="utf-8")
+        counts[key] = len(cidrs)
+    load.cache_clear()
+    return counts

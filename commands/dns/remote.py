@@ -1,0 +1,83 @@
+"""`--from HOST`: resolve the name on a registered host (getent, and dig when it has it).
+
+The commands are fixed; the validated name is one argv element of its own, never shell text.
+Parsers are pure functions of the CommandResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ssh_probes.executor import Executor
+from ssh_probes.model import CommandResult
+
+NOT_FOUND = 127  # what a shell (and LocalExecutor) reports for a missing command
+
+
+def getent_argv(name: str) -> list[str]:
+    """`getent ahosts NAME`: the host's own view, through nsswitch (/etc/hosts, then DNS)."""
+    return ["getent", "ahosts", name]
+
+
+def dig_argv(name: str, rdtype: str, time_s: int) -> list[str]:
+    """`dig +noall +answer NAME TYPE`: the host's resolv.conf resolver, bypassing /etc/hosts."""
+    return ["dig", "+noall", "+answer", f"+time={time_s}", "+tries=1", name, rdtype]
+
+
+def parse_getent(result: CommandResult) -> dict[str, Any]:
+    """Addresses from `getent ahosts` (exit 2: the name is not found)."""
+    if result.exit_status == NOT_FOUND:
+        return {"available": False, "addresses": [], "error": "getent is not installed"}
+    addresses: list[str] = []
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if fields and fields[0] not in addresses:
+            addresses.append(fields[0])
+    error = None
+    if result.timed_out:
+        error = "getent timed out"
+    elif result.exit_status == 2:
+        error = "the host cannot resolve the name (getent: not found)"
+    elif result.exit_status != 0:
+        error = f"getent exited {result.exit_status}: {result.stderr.strip()[:200]}"
+    return {"available": True, "addresses": sorted(addresses), "error": error}
+
+
+def parse_dig(result: CommandResult) -> dict[str, Any]:
+    """Records from `dig +noall +answer` (name ttl class type value per line)."""
+    if result.exit_status == NOT_FOUND:
+        return {"available": False, "records": [], "error": None}
+    records = []
+    for line in result.stdout.splitlines():
+        fields = line.split(None, 4)
+        if len(fields) == 5 and not line.startswith(";"):
+            name, ttl, _cls, rdtype, value = fields
+            records.append(
+                {"name": name.rstrip("."), "type": rdtype, "ttl": int(ttl), "value": value.strip()}
+            )
+    error = None
+    if result.timed_out or result.exit_status == 9:
+        error = "dig: no answer from the host's resolver"
+    elif result.exit_status != 0:
+        error = f"dig exited {result.exit_status}: {result.stderr.strip()[:200]}"
+    return {"available": True, "records": records, "error": error}
+
+
+async def resolve_on(executor: Executor, name: str, *, wait_s: float) -> dict[str, Any]:
+    """Run getent and dig A/AAAA on the host at once; JSON-ready facts."""
+    secs = max(1, round(wait_s))
+    got = await asyncio.gather(
+        executor.run(getent_argv(name), timeout=wait_s * 2),
+        executor.run(dig_argv(name, "A", secs), timeout=wait_s * 2),
+        executor.run(dig_argv(name, "AAAA", secs), timeout=wait_s * 2),
+    )
+    getent = parse_getent(got[0])
+    digs = [parse_dig(r) for r in got[1:]]
+    dig: dict[str, Any] = {"available": digs[0]["available"]}
+    if dig["available"]:
+        records = digs[0]["records"] + digs[1]["records"]
+        dig["records"] = records
+        dig["addresses"] = sorted(r["value"] for r in records if r["type"] in ("A", "AAAA"))
+        dig["error"] = digs[0]["error"] or digs[1]["error"]
+    return {"kind": "from", "host": executor.host, "name": name, "getent": getent, "dig": dig}

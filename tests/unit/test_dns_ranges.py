@@ -1,0 +1,113 @@
+"""Provider attribution from the shipped range files, and their refresh from official lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from commands.dns import ranges
+from commands.dns.ranges import RANGES_DIR, attribute, attribute_name, load, update_ranges
+
+
+@pytest.mark.parametrize(
+    ("address", "provider", "kind"),
+    [
+        ("104.16.132.229", "Cloudflare", "cdn"),  # the seed: 104.x.x.x is Cloudflare
+        ("172.67.1.1", "Cloudflare", "cdn"),  # the seed: 172.67.x.x is Cloudflare
+        ("2606:4700::6810:84e5", "Cloudflare", "cdn"),
+        ("13.225.1.1", "AWS CloudFront", "cdn"),  # the seed: 13.225.x.x is CloudFront
+        ("2600:9000:2000::1", "AWS CloudFront", "cdn"),
+        ("151.101.1.1", "Fastly", "cdn"),
+        ("199.232.0.1", "Fastly", "cdn"),
+        ("52.95.110.1", "AWS", "cloud"),
+        ("34.80.0.1", "Google Cloud", "cloud"),
+        ("192.0.2.1", None, None),
+        ("10.0.0.1", None, None),
+        ("not-an-ip", None, None),
+    ],
+)
+def test_attribution(address: str, provider: str | None, kind: str | None) -> None:
+    hit = attribute(address)
+    assert (hit["name"] if hit else None, hit["kind"] if hit else None) == (provider, kind)
+
+
+def test_every_file_says_where_it_came_from() -> None:
+    lists = load(RANGES_DIR)
+    assert [r.key for r in lists][:6] == list(ranges.ORDER)
+    for r in lists:
+        for key in ("provider", "kind", "source", "copied from", "retrieved"):
+            assert r.meta.get(key), f"{r.key}.txt lacks '# {key}:'"
+        assert r.kind in ("cdn", "cloud")
+        assert r.nets[4] or r.nets[6]
+
+
+def test_azure_front_door_is_a_cdn() -> None:
+    first = next(r for r in load(RANGES_DIR) if r.key == "azure-front-door").nets[4][0]
+    hit = attribute(str(first.network_address))
+    assert hit is not None and (hit["name"], hit["kind"]) == ("Azure Front Door", "cdn")
+
+
+@pytest.mark.parametrize(
+    ("name", "provider"),
+    [
+        ("d111111abcdef8.cloudfront.net.", "AWS CloudFront"),
+        ("www.example.com.edgekey.net", "Akamai"),
+        ("example.global.ssl.fastly.net", "Fastly"),
+        ("cloudfront.net.example.com", None),
+    ],
+)
+def test_cname_attribution(name: str, provider: str | None) -> None:
+    hit = attribute_name(name)
+    assert (hit["name"] if hit else None) == provider
+
+
+async def test_update_ranges_rewrites_each_official_list(tmp_path: Path) -> None:
+    bodies = {
+        "https://www.cloudflare.com/ips-v4/": "173.245.48.0/20\n103.21.244.0/22\n",
+        "https://www.cloudflare.com/ips-v6/": "2400:cb00::/32\n",
+        "https://ip-ranges.amazonaws.com/ip-ranges.json": json.dumps(
+            {
+                "prefixes": [
+                    {"ip_prefix": "13.32.0.0/15", "service": "CLOUDFRONT"},
+                    {"ip_prefix": "3.5.140.0/22", "service": "AMAZON"},
+                ],
+                "ipv6_prefixes": [{"ipv6_prefix": "2600:9000::/28", "service": "CLOUDFRONT"}],
+            }
+        ),
+        "https://api.fastly.com/public-ip-list": json.dumps(
+            {"addresses": ["151.101.0.0/16"], "ipv6_addresses": ["2a04:4e42::/32"]}
+        ),
+        "https://www.gstatic.com/ipranges/cloud.json": json.dumps(
+            {"prefixes": [{"ipv4Prefix": "34.80.0.0/15"}, {"ipv6Prefix": "2600:1900::/35"}]}
+        ),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=bodies[str(request.url)])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        counts = await update_ranges(tmp_path, client)
+    assert counts == {
+        "cloudflare": 3,
+        "aws-cloudfront": 2,
+        "aws": 3,
+        "fastly": 2,
+        "google-cloud": 2,
+    }
+    fresh = load(tmp_path)
+    front = next(r for r in fresh if r.key == "aws-cloudfront")
+    assert front.provider == "AWS CloudFront" and front.kind == "cdn"
+    assert front.meta["source"] == "https://ip-ranges.amazonaws.com/ip-ranges.json"
+    assert attribute("13.33.0.1", tmp_path) == {
+        "name": "AWS CloudFront",
+        "kind": "cdn",
+        "range": "13.32.0.0/15",
+    }
+    assert attribute("3.5.140.9", tmp_path) == {
+        "name": "AWS",
+        "kind": "cloud",
+        "range": "3.5.140.0/22",
+    }
