@@ -124,6 +124,12 @@ def http(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     _run_words("http", ctx, as_json)
 
 
+@app.command(context_settings=WORDS)
+def dig(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]: explain a name."""
+    _run_words("dig", ctx, as_json)
+
+
 @hosts_app.command("add")
 def hosts_add(
     name: Annotated[str, typer.Argument(help="Registry name, e.g. web-1.")],

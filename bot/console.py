@@ -8,10 +8,12 @@ from typing import TextIO
 
 import typer
 
-SLASH_COMMANDS = ("triage", "hosts", "http", "history")
+SLASH_COMMANDS = ("triage", "hosts", "http", "dig", "history")
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
   /triage HOST port N     ... and answer why port N is refused or timing out
+  /dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]
+                          what a name resolves to, through which CDN, and what that means
   /http URL [--resolve HOST:PORT:IP] [--from HOST] [--method GET|HEAD]
                           refused, timeout, 5xx or TLS, with the phases timed
   /history [TARGET]       past runs

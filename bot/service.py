@@ -117,7 +117,22 @@ async def http_check(
     return await record(store, report, settings, who)
 
 
+async def dig_name(
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
+) -> Report:
+    """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store."""
+    from commands import dig
+
+    request = dig.parse(words.split() if isinstance(words, str) else words)
+    options = dig.DigOptions(timeout_s=settings.dns_timeout_s, ssh=ssh_options(settings))
+    target = None
+    if request.from_host is not None:
+        target = (await HostRepo(store).get(request.from_host)).target()
+    report = await dig.run(request, options, from_host=target)
+    return await record(store, report, settings, who)
+
+
 # What Slack, the console and the scheduler dispatch on: command name -> runner taking the
 # words after the command. Each raises InputError for bad input, before anything runs.
 Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
-COMMANDS: dict[str, Runner] = {"triage": triage_host, "http": http_check}
+COMMANDS: dict[str, Runner] = {"triage": triage_host, "http": http_check, "dig": dig_name}

@@ -70,8 +70,25 @@ class Settings(BaseSettings):
     http_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
     http_total_timeout_s: float = Field(default=20.0, gt=0, le=600)
     http_slow_threshold_s: float = Field(default=1.0, gt=0, le=600)
+    # dig: per-query timeout.
+    dns_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
     raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
+
+    # Slack app: access policy, posting pace and retries.
+    policy_file: Path | None = None  # YAML; unset: every command for everyone but registry edits
+    admins: str = ""  # comma-separated Slack user ids allowed to change the registry
+    slack_channel_interval_s: float = Field(default=1.0, ge=0, le=60)  # ~1 message/s/channel
+    slack_retries: int = Field(default=3, ge=0, le=10)  # 5xx and connection errors
+    slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429, honouring Retry-After
+    slack_retry_backoff_s: float = Field(default=0.5, ge=0, le=30)
+    slack_outbox_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    slack_progress_after_s: float = Field(default=5.0, ge=0, le=600)  # then post "running"
+    slack_usergroup_cache_s: float = Field(default=300.0, ge=0, le=86_400)
+
+    def admin_ids(self) -> frozenset[str]:
+        """The admin user ids from TRIAGEBOT_ADMINS."""
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
 
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commands.dns.summary import dig_lines
 from ssh_probes.model import Facts, ProbeResult
 
 
@@ -217,6 +218,7 @@ def http_lines(facts: Facts) -> list[str]:
 
 
 SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
+    "dig": dig_lines,
     "http": http_lines,
     "curl": http_lines,
     "load": load_lines,

@@ -198,18 +198,20 @@ def test_triage_local_json_contract(env: dict[str, str]) -> None:
 
 
 def test_console_runs_slash_commands(env: dict[str, str]) -> None:
-    out = cli(env, "console", stdin="help\n/hosts list\n/triage local\n/dig\nquit\n")
+    out = cli(env, "console", stdin="help\n/hosts list\n/triage local\n/reboot\nquit\n")
     assert out.returncode == 0, out.stderr
     assert "/triage HOST" in out.stdout
     assert "local" in out.stdout
     assert "triage local" in out.stdout
-    assert "unknown command '/dig'" in out.stderr
+    assert "unknown command '/reboot'" in out.stderr
 
 
 def test_db_upgrade(env: dict[str, str]) -> None:
     out = cli(env, "db", "upgrade")
     assert out.returncode == 0, out.stderr
-    assert "at revision 0001" in out.stdout
+    from bot.store.db import HEAD_REVISION
+
+    assert f"at revision {HEAD_REVISION}" in out.stdout
 
 
 def test_history_lists_runs_including_port_runs(env: dict[str, str]) -> None:
@@ -238,4 +240,16 @@ def test_http_from_the_cli_classifies_and_refuses_bad_urls(env: dict[str, str]) 
     assert "hunter2" not in out.stdout
     for bad in ("file:///etc/passwd", "http://a;reboot/", "--resolve=x"):
         refused = cli(env, "http", bad)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused
+
+
+def test_dig_from_the_cli(env: dict[str, str]) -> None:
+    # Port 9 (discard) on loopback: nothing answers DNS there, which is a dns.timeout.
+    out = cli(env, "dig", "example.test", "@127.0.0.1:9", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["command"] == "dig" and report["target"] == "example.test"
+    assert "dns.timeout" in [f["code"] for f in report["findings"]]
+    for bad in ("-oProxyCommand=x", "exa;mple.com", "a" * 64 + ".com"):
+        refused = cli(env, "dig", bad)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused

@@ -1,0 +1,353 @@
+"""The Bolt AsyncApp: slash commands, buttons, App Home. Ack first, work later.
+
+Each command is decided before the ack (syntax and policy, no probe runs yet), acked at once
+with an ephemeral "working on it" or a refusal, then run in a background task that posts
+the report through the outbox (bot.slack). Every command, button and refusal is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import hosts_text
+from bot.auth import Authorizer, load_policy
+from bot.render import blocks
+from bot.render.home import home_view
+from bot.service import COMMANDS, Runner, Who
+from bot.settings import Settings
+from bot.slack import Poster, make_client
+from bot.store.db import Store
+from bot.store.hosts import HostRepo
+from bot.store.models import utcnow
+from bot.store.runs import RunRepo
+from bot.store.slack import SlackRepo
+from ssh_probes.errors import InputError, TriagebotError
+
+log = logging.getLogger("triagebot.app")
+Ack = Callable[..., Awaitable[None]]
+
+
+def delivery_key(body: Mapping[str, Any]) -> str | None:
+    """What identifies one delivery across Slack's retries (HTTP and Socket Mode alike)."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    actions = body.get("actions") or []
+    if actions and actions[0].get("action_ts"):
+        return f"action:{body.get('user', {}).get('id')}:{actions[0]['action_ts']}"
+    return None
+
+
+def _parser(name: str) -> Callable[[Sequence[str]], object] | None:
+    """commands.<name>.parse, when the command module has one (syntax check before the ack)."""
+    try:
+        module = importlib.import_module(f"commands.{name}")
+    except ImportError:
+        return None
+    parse = getattr(module, "parse", None)
+    return parse if callable(parse) else None
+
+
+def _what(name: str, words: Sequence[str]) -> str:
+    if name == "triage":
+        from ssh_probes.probes import DEFAULT_PROBES
+
+        return f"`/triage {' '.join(words)}` (probes: {', '.join(DEFAULT_PROBES)})"
+    return f"`/{name} {' '.join(words)}`"
+
+
+class Bot:
+    """The app and what its listeners share: settings, store, client, poster, policy."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: AsyncWebClient | None = None,
+        commands: Mapping[str, Runner] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client or make_client(settings)
+        self.commands = dict(COMMANDS if commands is None else commands)
+        self.poster = Poster(self.client, store, settings)
+        self.repo = SlackRepo(store)
+        policy = load_policy(settings.policy_file, settings.admin_ids())
+        self.auth = Authorizer(policy, self.client, settings.slack_usergroup_cache_s)
+        self.tasks: set[asyncio.Task[None]] = set()
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            request_verification_enabled=secret is not None,
+            process_before_response=False,
+        )
+        self._register()
+
+    # ---- plumbing
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run `work` in the background; drain() waits for it."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background work failed")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every background task (including ones they start) has finished."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        key = delivery_key(body)
+        if key is not None and not await self.repo.first_delivery(key):
+            log.info("delivery %s seen before: acked, not run again", key)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._dedupe)
+        for name in self.commands:
+            app.command(f"/{name}")(self.on_command)
+        app.command("/hosts")(self.on_hosts)
+        app.command("/triagebot")(self.on_help)
+        app.action("rerun")(self.on_rerun)
+        app.action("raw_output")(self.on_raw)
+        app.event("app_home_opened")(self.on_home)
+
+        @app.error
+        async def on_error(error: Exception) -> None:
+            log.error("listener error: %s", error)
+
+    def _audit(self, **fields: Any) -> None:
+        # After the ack: audited in the background so the ack goes out at once.
+        self.spawn(self._write_audit(fields))
+
+    async def _write_audit(self, fields: dict[str, Any]) -> None:
+        await self.repo.audit(**fields)
+
+    def _refuse(self, user: str, channel: str, action: str, detail: str, why: str) -> None:
+        self._audit(
+            user=user, channel=channel, action=action, detail=detail, outcome="refused", reason=why
+        )
+
+    # ---- slash commands
+
+    async def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
+        """`/triage`, `/dig`, ...: check, ack with what will run, run in the background."""
+        name = str(command["command"]).lstrip("/")
+        text = str(command.get("text") or "").strip()
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        words = text.split()
+        detail = f"/{name} {text}".strip()
+        parse = _parser(name)
+        try:
+            if parse is not None:
+                parse(words)
+        except TypeError:
+            pass  # a parser of another shape: the runner still validates, after the ack
+        except InputError as exc:
+            await ack(text=f":warning: {exc}", response_type="ephemeral")
+            self._audit(
+                user=user, channel=channel, action=name, detail=detail,
+                outcome="usage_error", reason=str(exc),
+            )  # fmt: skip
+            return
+        decision = await self.auth.check(name, user, channel)
+        if not decision.allowed:
+            await ack(text=f":no_entry: {decision.reason}", response_type="ephemeral")
+            self._refuse(user, channel, name, detail, decision.reason)
+            return
+        await ack(
+            text=f":hourglass_flowing_sand: Working on it: {_what(name, words)}.",
+            response_type="ephemeral",
+        )
+        self.spawn(self.accepted(name, words, user, channel, detail))
+
+    async def accepted(
+        self,
+        name: str,
+        words: Sequence[str],
+        user: str,
+        channel: str,
+        detail: str,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Audit an accepted command or button, then run it."""
+        action = "button:rerun" if thread_ts else name
+        audit_id = await self.repo.audit(
+            user=user, channel=channel, action=action, detail=detail, outcome="accepted"
+        )
+        await self.execute(name, words, user, channel, audit_id, thread_ts)
+
+    async def execute(
+        self,
+        name: str,
+        words: Sequence[str],
+        user: str,
+        channel: str,
+        audit_id: int,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Run a command and post its report (in `thread_ts` for a re-run)."""
+        runner = self.commands[name]
+        task = asyncio.ensure_future(
+            runner(self.store, self.settings, words, Who("slack", user, channel))
+        )
+        placeholder: str | None = None
+        if thread_ts is None:
+            done, _ = await asyncio.wait({task}, timeout=self.settings.slack_progress_after_s)
+            if not done:
+                running = blocks.running(name, " ".join(words), "probes")
+                placeholder = await self.poster.placeholder(channel, running)
+        try:
+            report = await task
+        except InputError as exc:
+            await self.poster.ephemeral(channel, user, f":warning: {exc}", thread_ts)
+            await self.repo.finish_audit(audit_id, "usage_error")
+            if placeholder:
+                note = {
+                    "text": f"{name}: {exc}",
+                    "blocks": [blocks.section(blocks.escape(str(exc)))],
+                }
+                await self.poster.post(channel, [note], update_ts=placeholder)
+            return
+        except TriagebotError as exc:
+            log.error("audit %s: %s", audit_id, exc)
+            await self.poster.ephemeral(channel, user, f":x: {exc} (audit {audit_id})", thread_ts)
+            await self.repo.finish_audit(audit_id, "error")
+            return
+        messages = blocks.report_messages(report, rerun=thread_ts is not None)
+        ts = await self.poster.post(
+            channel, messages, run_id=report.run_id, thread_ts=thread_ts, update_ts=placeholder
+        )
+        await self.repo.finish_audit(audit_id, "posted" if ts else "queued", report.run_id)
+
+    async def on_hosts(self, ack: Ack, command: dict[str, Any]) -> None:
+        """`/hosts list|show|add|remove`: reads for the allowed, changes for admins only."""
+        text = str(command.get("text") or "").strip()
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        detail = f"/hosts {text}".strip()
+        try:
+            request = hosts_text.parse(text)
+        except InputError as exc:
+            await ack(text=f":warning: {exc}", response_type="ephemeral")
+            self._audit(
+                user=user, channel=channel, action="hosts", detail=detail,
+                outcome="usage_error", reason=str(exc),
+            )  # fmt: skip
+            return
+        decision = await self.auth.check(request.action, user, channel)
+        if not decision.allowed:
+            await ack(text=f":no_entry: {decision.reason}", response_type="ephemeral")
+            self._refuse(user, channel, request.action, detail, decision.reason)
+            return
+        try:
+            answer, outcome = await hosts_text.run(self.store, request), "ok"
+        except InputError as exc:
+            answer, outcome = f":warning: {exc}", "usage_error"
+        await ack(text=answer, response_type="ephemeral")
+        self._audit(
+            user=user, channel=channel, action=request.action, detail=detail, outcome=outcome
+        )
+
+    async def on_help(self, ack: Ack, command: dict[str, Any]) -> None:
+        """`/triagebot help`: the commands this deployment has."""
+        text = str(command.get("text") or "").strip().lower()
+        lines = ["*triagebot* commands:"]
+        if "triage" in self.commands:
+            lines.append("`/triage HOST [port N]`  the incident routine on a host or `local`")
+        lines += [f"`/{n} ...`" for n in self.commands if n != "triage"]
+        lines.append("`/hosts list|show NAME|add NAME --address ...|remove NAME`  the registry")
+        lines.append("`/triagebot help`  this text")
+        prefix = "" if text in ("", "help") else f"unknown `/triagebot {text}`; "
+        await ack(text=prefix + "\n".join(lines), response_type="ephemeral")
+        self._audit(
+            user=str(command["user_id"]), channel=str(command["channel_id"]), action="help",
+            detail=f"/triagebot {text}".strip(), outcome="ok",
+        )  # fmt: skip
+
+    # ---- buttons
+
+    async def on_rerun(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Re-run: the same command again, answered in the same thread with what changed."""
+        await ack()
+        self.spawn(self.rerun(body))
+
+    async def rerun(self, body: dict[str, Any]) -> None:
+        """The work behind the Re-run button."""
+        user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
+        value = str(body["actions"][0].get("value") or "")
+        name, _, rest = value.partition(" ")
+        message = body.get("message") or {}
+        root = str(message.get("thread_ts") or message.get("ts") or "") or None
+        if name not in self.commands:
+            await self.poster.ephemeral(channel, user, f"`/{name}` is not available here.", root)
+            self._refuse(user, channel, "button:rerun", value, "unknown command")
+            return
+        decision = await self.auth.check(name, user, channel)
+        if not decision.allowed:
+            await self.poster.ephemeral(channel, user, f":no_entry: {decision.reason}", root)
+            self._refuse(user, channel, "button:rerun", value, decision.reason)
+            return
+        await self.accepted(name, rest.split(), user, channel, value, thread_ts=root)
+
+    async def on_raw(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Raw output: ephemeral when short, else a file in the thread."""
+        await ack()
+        self.spawn(self.raw(body))
+
+    async def raw(self, body: dict[str, Any]) -> None:
+        """The work behind the Raw output button."""
+        user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
+        value = str(body["actions"][0].get("value") or "")
+        name, _, run = value.partition(":")
+        message = body.get("message") or {}
+        root = str(message.get("thread_ts") or message.get("ts") or "") or None
+        decision = await self.auth.check(name, user, channel)
+        if not decision.allowed or not run.isdigit():
+            why = decision.reason or "not a run id"
+            await self.poster.ephemeral(channel, user, f":no_entry: {why}", root)
+            self._refuse(user, channel, "button:raw_output", value, why)
+            return
+        text = blocks.raw_text(await self.repo.raw_outputs(int(run)))
+        if len(text) <= blocks.MAX_SECTION_CHARS - 8:
+            await self.poster.ephemeral(channel, user, f"```{text}```", root)
+        else:
+            file = {"filename": f"run-{run}-raw.txt", "title": f"run {run} raw", "content": text}
+            await self.poster.post(channel, [{"file": file}], run_id=int(run), thread_ts=root)
+        await self.repo.audit(
+            user=user, channel=channel, action="button:raw_output", detail=value,
+            outcome="ok", run_id=int(run),
+        )  # fmt: skip
+
+    # ---- App Home
+
+    async def on_home(self, event: dict[str, Any]) -> None:
+        """Publish the Home tab: hosts with their last status, recent runs."""
+        if event.get("tab", "home") != "home":
+            return
+        hosts = await HostRepo(self.store).list()
+        from commands.hosts import LOCAL_SPEC
+
+        runs = await RunRepo(self.store).history(None, utcnow() - timedelta(days=30), 200)
+        names = [*self.commands, "hosts", "triagebot help"]
+        view = home_view([LOCAL_SPEC, *hosts], runs, names)
+        await self.client.views_publish(user_id=str(event["user"]), view=view)

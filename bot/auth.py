@@ -1,0 +1,177 @@
+"""Who may run what, where: the policy file, user groups (cached), and the decision.
+
+Policy file (YAML, TRIAGEBOT_POLICY_FILE):
+
+    admins: [U0ADMIN1]                # may change the registry and schedules
+    commands:
+      triage: {users: [U1], usergroups: [S0ONCALL], channels: [C0INCIDENTS]}
+      hosts: {}                       # listed with no lists: everyone, everywhere
+      "*": {channels: [C0OPS]}        # any command not listed above
+
+With a policy file, a command that is neither listed nor covered by "*" is refused. Without
+one, every command is open to everyone. Registry and schedule changes (`hosts.write`,
+`digest.write`) need an admin (policy `admins` or TRIAGEBOT_ADMINS) or an explicit entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ssh_probes.errors import ConfigError
+
+log = logging.getLogger("triagebot.auth")
+
+WRITE_ACTIONS = frozenset({"hosts.write", "digest.write"})
+OPEN_ACTIONS = frozenset({"help"})
+RULE_KEYS = frozenset({"users", "usergroups", "channels"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Allow-lists for one command; an empty list does not restrict."""
+
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules per command (None: no policy file) and the admins."""
+
+    rules: dict[str, Rule] | None = None
+    admins: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allowed, or refused with a message saying what to do."""
+
+    allowed: bool
+    reason: str = ""
+
+
+def _ids(value: Any, where: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"policy file: {where} must be a list of Slack ids")
+    return frozenset(value)
+
+
+def parse_policy(data: Any, admins: Iterable[str] = ()) -> Policy:
+    """A Policy from the YAML document's data; a wrong shape is a ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or set(data) - {"admins", "commands"}:
+        raise ConfigError("policy file: expected a mapping with `admins` and `commands`")
+    rules: dict[str, Rule] = {}
+    commands = data.get("commands") or {}
+    if not isinstance(commands, dict):
+        raise ConfigError("policy file: `commands` must map command names to rules")
+    for name, body in commands.items():
+        body = body or {}
+        if not isinstance(body, dict) or set(body) - RULE_KEYS:
+            raise ConfigError(f"policy file: commands.{name} takes only {sorted(RULE_KEYS)}")
+        rules[str(name)] = Rule(
+            users=_ids(body.get("users"), f"commands.{name}.users"),
+            usergroups=_ids(body.get("usergroups"), f"commands.{name}.usergroups"),
+            channels=_ids(body.get("channels"), f"commands.{name}.channels"),
+        )
+    all_admins = _ids(data.get("admins"), "admins") | frozenset(admins)
+    return Policy(rules=rules, admins=all_admins)
+
+
+def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:
+    """The policy at `path`, or the open default (admins only for changes) when None."""
+    if path is None:
+        return Policy(rules=None, admins=frozenset(admins))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"policy file {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"policy file {path}: not valid YAML ({exc})") from None
+    return parse_policy(data, admins)
+
+
+class Authorizer:
+    """Decides per action, user and channel; resolves user groups via the Web API, cached."""
+
+    def __init__(self, policy: Policy, client: AsyncWebClient, cache_s: float = 300.0) -> None:
+        self.policy = policy
+        self.client = client
+        self.cache_s = cache_s
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def members(self, group: str) -> frozenset[str]:
+        """The user ids of a user group (usergroups.users.list), cached for cache_s."""
+        now = time.monotonic()
+        cached = self._groups.get(group)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            resp = await self.client.usergroups_users_list(usergroup=group)
+            users = frozenset(str(u) for u in resp.get("users") or [])
+        except Exception as exc:  # an unreadable group grants nothing; the reason is logged
+            log.warning("user group %s could not be read: %s", group, exc)
+            return frozenset()
+        self._groups[group] = (now + self.cache_s, users)
+        return users
+
+    async def _user_ok(self, rule: Rule, user: str) -> bool:
+        if not rule.users and not rule.usergroups:
+            return True
+        if user in rule.users or user in self.policy.admins:
+            return True
+        for group in sorted(rule.usergroups):
+            if user in await self.members(group):
+                return True
+        return False
+
+    async def _match(self, action: str, rule: Rule, user: str, channel: str) -> Decision:
+        command = action.split(".", 1)[0]
+        if rule.channels and channel not in rule.channels:
+            where = ", ".join(f"<#{c}>" for c in sorted(rule.channels))
+            return Decision(False, f"`/{command}` can be used in {where} only; try it there.")
+        if not await self._user_ok(rule, user):
+            return Decision(
+                False,
+                f"You are not allowed to run `/{command}` here. Ask an admin to add you "
+                "(or one of your user groups) to its entry in the policy file.",
+            )
+        return Decision(True)
+
+    async def check(self, action: str, user: str, channel: str) -> Decision:
+        """May `user` do `action` (`triage`, `hosts`, `hosts.write`, ...) in `channel`?"""
+        if action in OPEN_ACTIONS:
+            return Decision(True)
+        rules = self.policy.rules
+        if action in WRITE_ACTIONS:
+            if user in self.policy.admins:
+                return Decision(True)
+            rule = (rules or {}).get(action)
+            if rule is not None and (rule.users or rule.usergroups):
+                return await self._match(action, rule, user, channel)
+            what = "the host registry" if action == "hosts.write" else "digest schedules"
+            return Decision(
+                False,
+                f"Only admins may change {what}. Ask an admin, or have your user id added "
+                "to TRIAGEBOT_ADMINS or the policy file's `admins`.",
+            )
+        if rules is None:
+            return Decision(True)
+        rule = rules.get(action) or rules.get("*")
+        if rule is None:
+            return Decision(
+                False, f"`/{action}` is not enabled by this workspace's policy; ask an admin."
+            )
+        return await self._match(action, rule, user, channel)

@@ -1,0 +1,48 @@
+"""The App Home tab (pure): registered hosts with their last status, recent runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.render.blocks import MAX_BLOCKS, STATUS_ICON, chunks, context, escape, section
+from bot.store.runs import RunSummary
+from commands.hosts import HostSpec
+
+RECENT = 10
+
+
+def home_view(
+    hosts: Sequence[HostSpec], runs: Sequence[RunSummary], commands: Sequence[str]
+) -> dict[str, Any]:
+    """A `home` view: hosts (last triage status), the latest runs, and how to start."""
+    last: dict[str, RunSummary] = {}
+    for run in runs:  # newest first: keep the first seen per target
+        if run.command == "triage":
+            last.setdefault(run.target, run)
+    host_lines = []
+    for spec in hosts:
+        seen = last.get(spec.name)
+        status = (
+            f"{STATUS_ICON.get(seen.status, '')} {seen.status} "
+            f"({seen.started_at:%Y-%m-%d %H:%M} UTC, run {seen.run_id})"
+            if seen
+            else "never triaged"
+        )
+        where = "this machine" if spec.name == "local" else f"{spec.address}:{spec.port}"
+        host_lines.append(f"*{escape(spec.name)}*  {escape(where)}  {status}")
+    run_lines = [
+        f"{STATUS_ICON.get(r.status, '')} `{escape(r.command)} {escape(r.target)}`  "
+        f"{r.started_at:%Y-%m-%d %H:%M} UTC  {r.duration_ms} ms"
+        + (f"  worst: {escape(r.worst)}" if r.worst else "")
+        for r in runs[:RECENT]
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "triagebot"}},
+        context("Try " + ", ".join(f"`/{c}`" for c in commands) + " in a channel."),
+        {"type": "header", "text": {"type": "plain_text", "text": "Hosts"}},
+    ]
+    blocks += [section(c) for c in chunks("\n".join(host_lines) or "no hosts registered")]
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Recent runs"}})
+    blocks += [section(c) for c in chunks("\n".join(run_lines) or "no runs yet")]
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

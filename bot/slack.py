@@ -1,0 +1,212 @@
+"""Posting to Slack: summary then thread replies, paced per channel, retried, never lost.
+
+Every report goes through the outbox table first. Progress (the summary's ts, how many
+messages went out) is saved after each message, so a report interrupted by 5xx answers or a
+lost connection resumes where it stopped when Slack answers again, without posting twice.
+429 answers are retried by slack_sdk honouring Retry-After; 5xx and connection errors are
+retried with exponential backoff before the entry is left for the outbox loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render.blocks import Message
+from bot.settings import Settings
+from bot.store.db import Store
+from bot.store.slack import Pending, SlackRepo
+from ssh_probes.errors import StoreError
+from ssh_probes.redact import redact
+
+log = logging.getLogger("triagebot.slack")
+
+# What "Slack did not take it this time" looks like once slack_sdk's retries are spent.
+POST_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """An AsyncWebClient on settings.slack_api_url with the retry policy of the settings."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.slack_retry_backoff_s)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
+            AsyncServerErrorRetryHandler(
+                max_retry_count=settings.slack_retries, interval_calculator=backoff
+            ),
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=settings.slack_retries, interval_calculator=backoff
+            ),
+        ],
+    )
+
+
+class Pacer:
+    """At most one message per `interval_s` per channel (Slack's chat.postMessage limit)."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        """Reserve the channel's next slot and sleep until it comes."""
+        now = time.monotonic()
+        at = max(now, self._next.get(channel, 0.0))
+        # Reserved before sleeping: concurrent posters queue up one interval apart.
+        self._next[channel] = at + self.interval_s
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def describe(exc: BaseException) -> str:
+    """One redacted line for a failed Slack call."""
+    if isinstance(exc, SlackApiError):
+        return f"slack error {exc.response.status_code}: {exc.response.get('error', '?')}"
+    return redact(f"{type(exc).__name__}: {exc}")[:500]
+
+
+class Poster:
+    """Posts rendered messages through the outbox."""
+
+    def __init__(self, client: AsyncWebClient, store: Store, settings: Settings) -> None:
+        self.client = client
+        self.repo = SlackRepo(store)
+        self.pacer = Pacer(settings.slack_channel_interval_s)
+        self._busy: set[int] = set()  # entries being posted by this process right now
+
+    async def post(
+        self,
+        channel: str,
+        messages: list[Message],
+        *,
+        run_id: int | None = None,
+        thread_ts: str | None = None,
+        update_ts: str | None = None,
+    ) -> str | None:
+        """Keep the messages in the outbox, then try to post them; the summary ts or None.
+
+        Without `thread_ts` the first message goes to the channel (or replaces `update_ts`)
+        and the rest into its thread; with it, every message is a reply in that thread.
+        """
+        entry = await self.repo.enqueue(
+            channel, messages, run_id=run_id, thread_ts=thread_ts, update_ts=update_ts
+        )
+        return await self.attempt(entry)
+
+    async def attempt(self, entry: Pending) -> str | None:
+        """Post what is left of `entry`; on failure it stays in the outbox for later."""
+        if entry.id in self._busy:
+            return None
+        self._busy.add(entry.id)
+        try:
+            return await self._deliver(entry)
+        except POST_ERRORS as exc:
+            log.warning("outbox %s: not posted yet (%s); kept for retry", entry.id, describe(exc))
+            await self.repo.failed(entry.id, describe(exc))
+            return None
+        finally:
+            self._busy.discard(entry.id)
+
+    async def _deliver(self, entry: Pending) -> str | None:
+        summary_ts = entry.summary_ts
+        total = len(entry.messages)
+        for index in range(entry.next_index, total):
+            message = entry.messages[index]
+            root = entry.thread_ts or summary_ts
+            await self.pacer.wait(entry.channel)
+            if "file" in message:
+                await self._upload(entry.channel, root, message["file"])
+            elif root is None and entry.update_ts:
+                await self.client.chat_update(
+                    channel=entry.channel,
+                    ts=entry.update_ts,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                )
+                summary_ts = entry.update_ts
+            elif root is None:
+                resp = await self.client.chat_postMessage(
+                    channel=entry.channel, text=message["text"], blocks=message["blocks"]
+                )
+                summary_ts = str(resp["ts"])
+            else:
+                await self.client.chat_postMessage(
+                    channel=entry.channel,
+                    thread_ts=root,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                )
+            await self.repo.progress(entry.id, index + 1, summary_ts, done=index + 1 == total)
+        if total == 0:
+            await self.repo.progress(entry.id, 0, summary_ts, done=True)
+        return entry.thread_ts or summary_ts
+
+    async def _upload(self, channel: str, thread_ts: str | None, file: dict[str, Any]) -> None:
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        await self.client.files_upload_v2(
+            channel=channel,
+            filename=file["filename"],
+            title=file.get("title") or file["filename"],
+            content=file["content"],
+            **kwargs,
+        )
+
+    async def flush(self) -> int:
+        """Retry every pending entry once; returns how many are still pending."""
+        left = 0
+        for entry in await self.repo.pending():
+            if entry.id in self._busy:
+                continue
+            await self.attempt(entry)
+        for entry in await self.repo.pending():
+            left += entry.id not in self._busy
+        return left
+
+    async def run_outbox(self, interval_s: float) -> None:
+        """Flush the outbox every `interval_s` until cancelled (the bot's lifetime)."""
+        while True:
+            try:
+                await self.flush()
+            except StoreError as exc:
+                log.warning("outbox: %s", exc)
+            await asyncio.sleep(interval_s)
+
+    async def ephemeral(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> None:
+        """An ephemeral message to one user; failures are logged (it is not kept)."""
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=redact(text), **kwargs
+            )
+        except POST_ERRORS as exc:
+            log.warning("ephemeral to %s in %s failed: %s", user, channel, describe(exc))
+
+    async def placeholder(self, channel: str, message: Message) -> str | None:
+        """The first, partial post of a slow run (its ts, for chat.update), or None."""
+        try:
+            await self.pacer.wait(channel)
+            resp = await self.client.chat_postMessage(
+                channel=channel, text=message["text"], blocks=message["blocks"]
+            )
+            return str(resp["ts"])
+        except POST_ERRORS as exc:
+            log.warning("progress post in %s failed: %s", channel, describe(exc))
+            return None

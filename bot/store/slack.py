@@ -1,0 +1,253 @@
+"""Slack-side state: audit events, the outbox of reports to post, seen deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, String, Text, delete, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.db import Store
+from bot.store.models import Base, JSONType, ProbeResultRow, UTCDateTime, utcnow
+from ssh_probes.errors import StoreError
+from ssh_probes.redact import redact
+
+
+class AuditEventRow(Base):
+    """Who asked for what, where, and how it ended (commands, buttons, refusals)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="slack")
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class OutboxRow(Base):
+    """A rendered report waiting to be posted; progress is kept so nothing posts twice."""
+
+    __tablename__ = "slack_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(64), nullable=False)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    update_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    summary_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    next_index: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class DeliveryRow(Base):
+    """A Slack delivery already handled (its trigger or event id), so a retry is ignored."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One audit row as read back."""
+
+    id: int
+    at: datetime
+    user_id: str | None
+    channel_id: str | None
+    action: str
+    detail: str
+    outcome: str
+    reason: str
+    run_id: int | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One outbox entry to post (or to resume)."""
+
+    id: int
+    channel: str
+    run_id: int | None
+    thread_ts: str | None
+    update_ts: str | None
+    summary_ts: str | None
+    messages: list[dict[str, Any]]
+    next_index: int
+
+
+class SlackRepo:
+    """Audit, outbox and delivery operations on one Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def audit(
+        self,
+        *,
+        user: str | None,
+        channel: str | None,
+        action: str,
+        detail: str,
+        outcome: str,
+        reason: str = "",
+        run_id: int | None = None,
+        source: str = "slack",
+    ) -> int:
+        """Write one audit event (text redacted); returns its id."""
+        row = AuditEventRow(
+            at=utcnow(),
+            source=source,
+            user_id=user,
+            channel_id=channel,
+            action=action[:64],
+            detail=redact(detail)[:2000],
+            outcome=outcome[:32],
+            reason=redact(reason)[:2000],
+            run_id=run_id,
+        )
+        async with self.store.session() as session:
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def finish_audit(self, audit_id: int, outcome: str, run_id: int | None = None) -> None:
+        """Record how an accepted command ended."""
+        async with self.store.session() as session:
+            await session.execute(
+                update(AuditEventRow)
+                .where(AuditEventRow.id == audit_id)
+                .values(outcome=outcome[:32], run_id=run_id)
+            )
+
+    async def audit_events(self, limit: int = 1000) -> list[AuditEvent]:
+        """Audit events, oldest first."""
+        async with self.store.session() as session:
+            rows = await session.scalars(
+                select(AuditEventRow).order_by(AuditEventRow.id).limit(limit)
+            )
+            return [
+                AuditEvent(
+                    r.id,
+                    r.at,
+                    r.user_id,
+                    r.channel_id,
+                    r.action,
+                    r.detail,
+                    r.outcome,
+                    r.reason,
+                    r.run_id,
+                )
+                for r in rows
+            ]
+
+    async def first_delivery(self, key: str, keep: timedelta = timedelta(days=1)) -> bool:
+        """True the first time `key` is seen (across replicas: a unique insert), else False."""
+        try:
+            async with self.store.sessions() as session, session.begin():
+                session.add(DeliveryRow(key=key[:128], seen_at=utcnow()))
+        except IntegrityError:
+            return False
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self.store.explain(exc)) from exc
+        if hash(key) % 100 == 0:  # prune now and then, not on every request
+            async with self.store.session() as session:
+                await session.execute(
+                    delete(DeliveryRow).where(DeliveryRow.seen_at < utcnow() - keep)
+                )
+        return True
+
+    async def enqueue(
+        self,
+        channel: str,
+        messages: list[dict[str, Any]],
+        *,
+        run_id: int | None = None,
+        thread_ts: str | None = None,
+        update_ts: str | None = None,
+    ) -> Pending:
+        """Keep rendered messages until they are posted."""
+        row = OutboxRow(
+            created_at=utcnow(),
+            channel=channel,
+            run_id=run_id,
+            thread_ts=thread_ts,
+            update_ts=update_ts,
+            messages=messages,
+            next_index=0,
+            attempts=0,
+            last_error="",
+            done=False,
+        )
+        async with self.store.session() as session:
+            session.add(row)
+            await session.flush()
+            return _pending(row)
+
+    async def progress(
+        self, entry_id: int, next_index: int, summary_ts: str | None, done: bool
+    ) -> None:
+        """Remember how far posting got."""
+        async with self.store.session() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == entry_id)
+                .values(next_index=next_index, summary_ts=summary_ts, done=done)
+            )
+
+    async def failed(self, entry_id: int, error: str) -> None:
+        """Count a failed attempt and why."""
+        async with self.store.session() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == entry_id)
+                .values(attempts=OutboxRow.attempts + 1, last_error=redact(error)[:2000])
+            )
+
+    async def pending(self, limit: int = 50) -> list[Pending]:
+        """Entries not yet fully posted, oldest first."""
+        async with self.store.session() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.done.is_(False))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            return [_pending(r) for r in rows]
+
+    async def raw_outputs(self, run_id: int) -> list[tuple[str, str, str]]:
+        """(probe, host, raw) of a stored run, as stored (capped and redacted)."""
+        async with self.store.session() as session:
+            rows = await session.execute(
+                select(ProbeResultRow.probe, ProbeResultRow.host, ProbeResultRow.raw)
+                .where(ProbeResultRow.run_id == run_id)
+                .order_by(ProbeResultRow.id)
+            )
+            return [(p, h, r) for p, h, r in rows.all()]
+
+
+def _pending(row: OutboxRow) -> Pending:
+    return Pending(
+        row.id,
+        row.channel,
+        row.run_id,
+        row.thread_ts,
+        row.update_ts,
+        row.summary_ts,
+        list(row.messages),
+        row.next_index,
+    )
