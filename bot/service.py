@@ -13,6 +13,7 @@ from bot.store.runs import RunRepo
 from commands import triage
 from commands.hosts import HostSpec
 from commands.report import Report
+from commands.web.request import HttpOptions
 from ssh_probes.errors import InputError
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import ProbeConfig
@@ -23,6 +24,7 @@ def triage_options(settings: Settings) -> triage.TriageOptions:
     """Translate settings into the command's options."""
     return triage.TriageOptions(
         ssh=ssh_options(settings),
+        http=http_options(settings),
         # Settings carry every Thresholds and ProbeConfig field under the same name.
         thresholds=Thresholds(**{f.name: getattr(settings, f.name) for f in fields(Thresholds)}),
         probe_config=ProbeConfig(
@@ -56,7 +58,9 @@ async def triage_host(
     """`triage NAME [port N]`: look the host up (unknown names are an InputError), run, store."""
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
-    report = await triage.run(spec.target(), triage_options(settings), port=request.port)
+    report = await triage.run(
+        spec.target(), triage_options(settings), port=request.port, url=request.url
+    )
     return await record(store, report, settings, who)
 
 
@@ -91,6 +95,16 @@ def ssh_options(settings: Settings) -> SSHOptions:
     )
 
 
+def http_options(settings: Settings) -> HttpOptions:
+    """The http limits from settings."""
+    return HttpOptions(
+        connect_timeout_s=settings.http_connect_timeout_s,
+        read_timeout_s=settings.http_read_timeout_s,
+        total_timeout_s=settings.http_total_timeout_s,
+        slow_threshold_s=settings.http_slow_threshold_s,
+    )
+
+
 async def http_check(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
@@ -99,12 +113,7 @@ async def http_check(
     from ssh_probes.executor import executor_for
 
     request = http.parse(words.split() if isinstance(words, str) else words)
-    options = http.HttpOptions(
-        connect_timeout_s=settings.http_connect_timeout_s,
-        read_timeout_s=settings.http_read_timeout_s,
-        total_timeout_s=settings.http_total_timeout_s,
-        slow_threshold_s=settings.http_slow_threshold_s,
-    )
+    options = http_options(settings)
     if request.from_host is None:
         report = await http.run(request, options)
     else:

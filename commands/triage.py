@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from commands import reach, validate
+from commands import http, reach, validate
 from commands.report import Report, Status
+from commands.web.request import HttpOptions, HttpRequest
+from commands.web.request import parse as parse_url
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
 from ssh_probes.model import Finding, HostTarget, Probe, ProbeConfig, ProbeResult
@@ -22,7 +24,7 @@ from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from ssh_probes.runner import run_probes
 
-USAGE = "usage: /triage HOST [port N]   (HOST: a registered host name, or `local`)"
+USAGE = "usage: /triage HOST [port N] [url URL]   (HOST: a registered host name, or `local`)"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class TriageRequest:
 
     host: str
     port: int | None = None
+    url: HttpRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -41,19 +44,36 @@ class TriageOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     probes: tuple[str, ...] = DEFAULT_PROBES
     probe_config: ProbeConfig = field(default_factory=ProbeConfig)
+    http: HttpOptions = field(default_factory=HttpOptions)
 
 
 def parse(text: str | Sequence[str]) -> TriageRequest:
-    """Parse the text (or the words) after `/triage`: `HOST [port N]`."""
+    """Parse the text (or the words) after `/triage`: `HOST [port N] [url URL]`."""
     words = text.split() if isinstance(text, str) else list(text)
-    if len(words) not in (1, 3):
+    if not words or len(words) % 2 == 0 or len(words) > 5:
         raise InputError(USAGE)
     host = validate.host_name(words[0])
-    if len(words) == 1:
-        return TriageRequest(host=host)
-    if words[1].lower() != "port" or not words[2].isdigit() or len(words[2]) > 5:
-        raise InputError(USAGE)
-    return TriageRequest(host=host, port=validate.port(int(words[2])))
+    port: int | None = None
+    url: HttpRequest | None = None
+    for key, value in zip(words[1::2], words[2::2], strict=True):
+        key = key.lower()
+        if key == "port" and port is None and value.isdigit() and len(value) <= 5:
+            port = validate.port(int(value))
+        elif key == "url" and url is None:
+            url = parse_url([value])
+        else:
+            raise InputError(USAGE)
+    return TriageRequest(host=host, port=port, url=url)
+
+
+def symptom_target(host: str, port: int | None, url: HttpRequest | None) -> str:
+    """The stored target: `web-1`, `web-1 port 443`, `web-1 url https://...`."""
+    parts = [host]
+    if port is not None:
+        parts.append(f"port {port}")
+    if url is not None:
+        parts.append(f"url {url.shown}")
+    return " ".join(parts)
 
 
 def selector(word: str) -> tuple[str, str] | None:
@@ -123,12 +143,17 @@ def _status(results: Sequence[ProbeResult]) -> Status:
 
 
 async def run(
-    host: HostTarget, options: TriageOptions | None = None, *, port: int | None = None
+    host: HostTarget,
+    options: TriageOptions | None = None,
+    *,
+    port: int | None = None,
+    url: HttpRequest | None = None,
 ) -> Report:
     """Connect once, run every probe concurrently, evaluate the rules.
 
     With `port`, that port is expected to listen for this run, and the bot connects to it
-    from outside at the same time as the probes run.
+    from outside at the same time as the probes run. With `url`, the HTTP check runs on the
+    host (curl, over the same connection) and from the bot, and the two are compared.
     """
     opts = options or TriageOptions()
     started_at = datetime.now(UTC)
@@ -143,13 +168,21 @@ async def run(
     probes = [build(name, opts.probe_config) for name in opts.probes]
     findings: list[Finding] = []
     results: list[ProbeResult] = []
+    web: Report | None = None
     executor = executor_for(host, opts.ssh)
     try:
         await executor.connect()
-        results = await run_probes(executor, probes, host)
+        checked = (
+            http.run(url, opts.http, from_host=host, from_executor=executor)
+            if url is not None
+            else _nothing()
+        )
+        results, web = await asyncio.gather(run_probes(executor, probes, host), checked)
         results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
     except ExecutorError as exc:
         findings.append(_unreachable(host, exc, opts.ssh))
+        if url is not None:  # the host is out of reach; the bot's own view still helps
+            web = await http.run(url, opts.http)
     except BaseException:
         if outside is not None:
             outside.cancel()
@@ -163,13 +196,19 @@ async def run(
         results.append(await outside)
         ok_facts = {r.probe: r.facts for r in results if r.ok}
         findings.extend(reach.port_findings(host, port, ok_facts))
-    target = host.name if port is None else f"{host.name} port {port}"
+    if web is not None:
+        results.extend(web.results)
+        findings.extend(web.findings)
     return Report(
         command="triage",
-        target=target,
+        target=symptom_target(host.name, port, url),
         status=status,
         started_at=started_at,
         duration_ms=int((time.monotonic() - t0) * 1000),
         findings=tuple(findings),
         results=tuple(results),
     )
+
+
+async def _nothing() -> None:
+    return None

@@ -133,10 +133,8 @@ class RunRepo:
         rank = {"critical": 0, "warning": 1, "info": 2}
         query = select(RunRow).where(RunRow.started_at >= since)
         if target is not None:
-            # `triage web-1 port 443` is history of web-1 too.
-            query = query.where(
-                (RunRow.target == target) | RunRow.target.startswith(f"{target} port ")
-            )
+            # `triage web-1 port 443` and `triage web-1 url ...` are history of web-1 too.
+            query = query.where((RunRow.target == target) | RunRow.target.startswith(f"{target} "))
         query = query.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
         async with self.store.session() as session:
             runs = list(await session.scalars(query))

@@ -128,3 +128,39 @@ async def test_unreachable_ssh_still_reports_the_outside_view(lab_host: LabHost)
     assert report.status == "failed"
     assert [f.code for f in report.findings] == ["ssh.refused"]
     assert next(r.facts for r in report.results if r.probe == "reach:22")["outcome"] == "refused"
+
+
+async def test_url_is_checked_from_the_host_and_from_the_bot(lab_host: LabHost) -> None:
+    """A server only the host can reach (its own loopback): 200 there, refused from the bot."""
+    from commands import triage as t
+
+    server = subprocess.Popen(
+        [
+            "nsenter",
+            f"--net=/var/run/netns/{lab_host.netns}",
+            "/usr/bin/python3",
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            "8099",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while ":8099" not in lab_host.exec(["ss", "-H", "-lnt", "sport = :8099"]).stdout:
+            assert time.monotonic() < deadline, "http.server did not come up"
+            time.sleep(0.05)
+        request = t.parse(f"{lab_host.name} url http://127.0.0.1:8099/")
+        report = await t.run(target_for(lab_host), OPTS, url=request.url)
+    finally:
+        server.kill()
+        server.wait()
+    assert report.target == f"{lab_host.name} url http://127.0.0.1:8099/"
+    curl = next(r for r in report.results if r.probe == "curl")
+    assert curl.host == lab_host.name and curl.facts["status"] == 200
+    codes = {f.code for f in report.findings}
+    assert "tcp.refused" in codes  # the bot's own view: nothing on its 127.0.0.1:8099
+    assert "http.view_mismatch" in codes

@@ -141,3 +141,20 @@ def test_triage_parse_port(words: str | list[str], host: str, port: int) -> None
 def test_triage_parse_port_refused(text: str) -> None:
     with pytest.raises(InputError):
         triage.parse(text)
+
+
+def test_triage_parse_url_and_port_in_any_order() -> None:
+    request = triage.parse("web-1 url https://api.example.com/health port 443")
+    assert request.port == 443 and request.url is not None
+    assert request.url.shown == "https://api.example.com/health"
+    assert triage.symptom_target("web-1", 443, request.url) == (
+        "web-1 port 443 url https://api.example.com/health"
+    )
+    for bad in (
+        "web-1 url file:///etc/passwd",
+        "web-1 url http://a;b/",
+        "web-1 url",
+        "web-1 url http://a/ url http://b/",
+    ):
+        with pytest.raises(InputError):
+            triage.parse(bad)
