@@ -166,6 +166,7 @@ async def run(
         else None
     )
     probes = [build(name, opts.probe_config) for name in opts.probes]
+    probes = [p for p in probes if p.applies is None or p.applies(host)]
     findings: list[Finding] = []
     results: list[ProbeResult] = []
     web: Report | None = None

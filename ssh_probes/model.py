@@ -75,6 +75,8 @@ class Probe:
     parse: Callable[[CommandResult], Facts]
     timeout_s: float = 10.0
     args: Callable[[HostTarget], Sequence[str]] | None = None
+    # When set and false for a host, the probe is not run there (nothing configured for it).
+    applies: Callable[[HostTarget], bool] | None = None
 
     def argv(self, host: HostTarget) -> list[str]:
         """The argv to run on `host`."""

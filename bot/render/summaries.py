@@ -217,6 +217,13 @@ def http_lines(facts: Facts) -> list[str]:
     return lines
 
 
+def resolve_lines(facts: Facts) -> list[str]:
+    """What the host itself resolves each of its names to."""
+    return [
+        f"{n['name']}: {', '.join(n['addresses']) or n['status']}" for n in facts.get("names", [])
+    ]
+
+
 SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "dig": dig_lines,
     "http": http_lines,
@@ -233,6 +240,7 @@ SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "kernel": kernel_lines,
     "services": services_lines,
     "logs": logs_lines,
+    "resolve": resolve_lines,
 }
 
 

@@ -20,6 +20,7 @@ from ssh_probes.probes.kernel import KERNEL
 from ssh_probes.probes.load import LOAD
 from ssh_probes.probes.logs import probe as logs_probe
 from ssh_probes.probes.processes import probe as processes_probe
+from ssh_probes.probes.resolve import RESOLVE
 from ssh_probes.probes.services import SERVICES
 from ssh_probes.probes.sockets import SOCKETS
 from ssh_probes.probes.stat import probe as stat_probe
@@ -43,6 +44,7 @@ FACTORIES: dict[str, ProbeFactory] = {
     "kernel": static(KERNEL),
     "services": static(SERVICES),
     "logs": lambda c: logs_probe(c),
+    "resolve": static(RESOLVE),
 }
 FOUNDATION_PROBES: tuple[str, ...] = ("load", "disk", "sockets")
 DEFAULT_PROBES: tuple[str, ...] = tuple(FACTORIES)

@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
-from ssh_probes.rules import connections, cpu, disk, docker, kernel, logs, services, sockets
+from ssh_probes.rules import (
+    connections,
+    cpu,
+    disk,
+    docker,
+    kernel,
+    logs,
+    resolve,
+    services,
+    sockets,
+)
 from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
 from ssh_probes.rules.disk import over_threshold
 
@@ -26,6 +36,7 @@ RULES: dict[str, Rule] = {
     **kernel.RULES,
     **services.RULES,
     **logs.RULES,
+    **resolve.RULES,
 }
 
 
