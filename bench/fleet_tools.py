@@ -1,0 +1,144 @@
+"""What an on-call engineer runs today, for `bench.fleet`: Ansible ad-hoc and parallel `ssh`.
+
+Both run exactly the commands of triage's default probes (`ssh_probes.probes.build(name)`,
+as the SSH executor sends them: `env LC_ALL=C argv...`), concurrently in one remote shell per
+host, with host keys verified against a known_hosts file and no connection reuse between runs
+(triagebot opens a fresh connection for every triage as well).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ssh_probes.model import HostTarget, ProbeConfig
+from ssh_probes.probes import DEFAULT_PROBES, build
+from tests.lab.netns import LabHost
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSIBLE_VENV = ROOT / ".cache" / "venv-ansible"
+MARK = "=== probe"
+# No multiplexing (ControlPersist would reuse the previous run's connection), keys verified.
+SSH_OPTIONS = "-F /dev/null -o ControlMaster=no -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes"
+
+
+def probe_commands(target: HostTarget, config: ProbeConfig | None = None) -> list[str]:
+    """Each default probe's remote command line, exactly as the SSH executor sends it."""
+    return [
+        shlex.join(["env", "LC_ALL=C", *build(name, config).argv(target)])
+        for name in DEFAULT_PROBES
+    ]
+
+
+def remote_script(commands: list[str]) -> str:
+    """One shell script running every command at once, then printing each output in order."""
+    lines = ["d=$(mktemp -d) || exit 1"]
+    lines += [f'{cmd} >"$d/{i}" 2>&1 &' for i, cmd in enumerate(commands)]
+    lines.append("wait")
+    lines += [f'echo "{MARK} {i}"; cat "$d/{i}"' for i in range(len(commands))]
+    lines.append('rm -rf "$d"')
+    return "\n".join(lines) + "\n"
+
+
+class Tools:
+    """Files both tools need (known_hosts, inventory, ansible.cfg) and one timed run of each."""
+
+    def __init__(self, hosts: list[LabHost]) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="tbl-bench-"))
+        self.known_hosts = self.dir / "known_hosts"
+        self.known_hosts.write_text("".join(f"{h.address} {h.host_key_line}\n" for h in hosts))
+        self.key = hosts[0].key_path
+
+    def close(self) -> None:
+        """Remove the temporary files."""
+        subprocess.run(["rm", "-rf", str(self.dir)], check=False)
+
+    def ssh_argv(self, host: LabHost, script: str) -> list[str]:
+        """One OpenSSH client run: batch mode, strict host key checking, no user config."""
+        return [
+            "ssh", "-F", "/dev/null", "-i", self.key, "-p", str(host.port),
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "ConnectTimeout=5",
+            "-o", "ControlMaster=no", "-o", "IdentitiesOnly=yes",
+            f"{host.user}@{host.address}", script,
+        ]  # fmt: skip
+
+    def parallel_ssh(self, hosts: list[LabHost], script: str, probes: int) -> float:
+        """Start one ssh per host at once, wait for all; seconds (raises if any failed)."""
+        outs = [(self.dir / f"ssh-{h.name}.out").open("w+") for h in hosts]
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                self.ssh_argv(h, script), stdin=subprocess.DEVNULL, stdout=o,
+                stderr=subprocess.STDOUT,
+            )
+            for h, o in zip(hosts, outs, strict=True)
+        ]  # fmt: skip
+        codes = [p.wait(timeout=120) for p in procs]
+        elapsed = time.perf_counter() - t0
+        for h, o, code in zip(hosts, outs, codes, strict=True):
+            o.seek(0)
+            text = o.read()
+            o.close()
+            if code != 0 or text.count(MARK) != probes:
+                raise RuntimeError(f"ssh to {h.name} failed ({code}): {text[-500:]}")
+        return elapsed
+
+    def write_ansible(self, hosts: list[LabHost]) -> Path:
+        """Inventory and ansible.cfg (forks = hosts, pipelining, strict host keys)."""
+        inventory = self.dir / "inventory.ini"
+        inventory.write_text(
+            "[lab]\n"
+            + "".join(f"{h.name} ansible_host={h.address} ansible_port={h.port}\n" for h in hosts)
+            + f"[lab:vars]\nansible_user=root\nansible_ssh_private_key_file={self.key}\n"
+        )
+        cfg = self.dir / "ansible.cfg"
+        cfg.write_text(
+            f"""[defaults]
+inventory = {inventory}
+forks = {len(hosts)}
+host_key_checking = True
+interpreter_python = /usr/bin/python3
+local_tmp = {self.dir}/ansible-local
+retry_files_enabled = False
+[ssh_connection]
+pipelining = True
+ssh_args = {SSH_OPTIONS} -o UserKnownHostsFile={self.known_hosts}
+"""
+        )
+        return cfg
+
+    def ansible(self, hosts: list[LabHost], script: str, module: str, probes: int) -> float:
+        """`ansible lab -m shell|raw -a SCRIPT -f N`; seconds (raises if any host failed)."""
+        cfg = self.write_ansible(hosts)
+        # The script goes in as an !unsafe variable: Ansible must not template the `{{json .}}`
+        # of the docker probe's format string, and the command text stays byte for byte.
+        extra = self.dir / "vars.yml"
+        extra.write_text(f"probe_script: !unsafe {json.dumps(script)}\n")
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(cfg),
+            "ANSIBLE_HOME": str(self.dir / "ansible-home"),
+            "ANSIBLE_NOCOLOR": "1",
+        }
+        out = self.dir / "ansible.out"
+        with out.open("w") as fh:
+            t0 = time.perf_counter()
+            code = subprocess.run(
+                [
+                    str(ANSIBLE_VENV / "bin" / "ansible"), "lab", "-m", module,
+                    "-a", '{"_raw_params": "{{ probe_script }}"}', "-e", f"@{extra}",
+                ],
+                stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=env,
+                timeout=300, check=False,
+            ).returncode  # fmt: skip
+            elapsed = time.perf_counter() - t0
+        text = out.read_text(errors="replace")
+        if code != 0 or text.count(MARK) != probes * len(hosts):
+            raise RuntimeError(f"ansible -m {module} failed ({code}): {text[-1500:]}")
+        return elapsed
