@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,8 +19,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import hosts_text
-from bot.auth import Authorizer, load_policy
+from bot import hosts_text, logs, metrics, shutdown
+from bot.auth import Authorizer, command_action, load_policy
 from bot.render import blocks
 from bot.render.home import home_view
 from bot.service import COMMANDS, Runner, Who
@@ -30,6 +31,8 @@ from bot.store.hosts import HostRepo
 from bot.store.models import utcnow
 from bot.store.runs import RunRepo
 from bot.store.slack import SlackRepo
+from commands.report import Report
+from commands.watch import is_watch
 from ssh_probes.errors import InputError, TriagebotError
 
 log = logging.getLogger("triagebot.app")
@@ -115,11 +118,16 @@ class Bot:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        key = delivery_key(body)
-        if key is not None and not await self.repo.first_delivery(key):
-            log.info("delivery %s seen before: acked, not run again", key)
-            return BoltResponse(status=200, body="")
-        return await next()
+        # The middleware returns once the listener acked: its duration is the ack latency.
+        started = time.perf_counter()
+        try:
+            key = delivery_key(body)
+            if key is not None and not await self.repo.first_delivery(key):
+                log.info("delivery %s seen before: acked, not run again", key)
+                return BoltResponse(status=200, body="")
+            return await next()
+        finally:
+            metrics.ack_seconds(time.perf_counter() - started)
 
     def _register(self) -> None:
         app = self.app
@@ -137,6 +145,8 @@ class Bot:
             log.error("listener error: %s", error)
 
     def _audit(self, **fields: Any) -> None:
+        # Commands answered at once (refusals, usage errors, /hosts, help) end here.
+        metrics.command(fields["action"], fields["outcome"])
         # After the ack: audited in the background so the ack goes out at once.
         self.spawn(self._write_audit(fields))
 
@@ -157,7 +167,7 @@ class Bot:
         user, channel = str(command["user_id"]), str(command["channel_id"])
         words = text.split()
         detail = f"/{name} {text}".strip()
-        parse = _parser(name)
+        parse = _parser("watch" if is_watch(name, words) else name)
         try:
             if parse is not None:
                 parse(words)
@@ -170,7 +180,7 @@ class Bot:
                 outcome="usage_error", reason=str(exc),
             )  # fmt: skip
             return
-        decision = await self.auth.check(name, user, channel)
+        decision = await self.auth.check(command_action(name, words), user, channel)
         if not decision.allowed:
             await ack(text=f":no_entry: {decision.reason}", response_type="ephemeral")
             self._refuse(user, channel, name, detail, decision.reason)
@@ -206,11 +216,51 @@ class Bot:
         audit_id: int,
         thread_ts: str | None = None,
     ) -> None:
-        """Run a command and post its report (in `thread_ts` for a re-run)."""
+        """Run a command and post its report; logged (with its run id) and counted.
+
+        Cancelled (a shutdown past its grace period), a run not yet stored is stored as
+        `interrupted`; one already stored is left as it is.
+        """
+        with logs.run_scope(name, words):
+            started, started_at, outcome = time.monotonic(), utcnow(), "error"
+            runs: list[asyncio.Task[Report]] = []
+            log.info("command started", extra={"user": user, "channel": channel})
+            metrics.RUNS_IN_FLIGHT.inc()
+            try:
+                outcome = await self._execute(name, words, user, channel, audit_id, thread_ts, runs)
+            except asyncio.CancelledError:
+                outcome = "interrupted"
+                await shutdown.interrupted(
+                    self, name, words, user, channel, audit_id, runs, started_at
+                )
+                raise
+            finally:
+                metrics.RUNS_IN_FLIGHT.dec()
+                metrics.command(name, outcome)
+                done = runs[0] if runs and runs[0].done() and not runs[0].cancelled() else None
+                saved = done.result().run_id if done and done.exception() is None else None
+                log.info(
+                    "command finished: %s", outcome,
+                    extra={"status": outcome, "run": saved,
+                           "duration_ms": int((time.monotonic() - started) * 1000)},
+                )  # fmt: skip
+
+    async def _execute(
+        self,
+        name: str,
+        words: Sequence[str],
+        user: str,
+        channel: str,
+        audit_id: int,
+        thread_ts: str | None,
+        runs: list[asyncio.Task[Report]],
+    ) -> str:
+        """Run, post, finish the audit; returns the outcome (report status or error kind)."""
         runner = self.commands[name]
         task = asyncio.ensure_future(
             runner(self.store, self.settings, words, Who("slack", user, channel))
         )
+        runs.append(task)
         placeholder: str | None = None
         if thread_ts is None:
             done, _ = await asyncio.wait({task}, timeout=self.settings.slack_progress_after_s)
@@ -228,17 +278,18 @@ class Bot:
                     "blocks": [blocks.section(blocks.escape(str(exc)))],
                 }
                 await self.poster.post(channel, [note], update_ts=placeholder)
-            return
+            return "usage_error"
         except TriagebotError as exc:
             log.error("audit %s: %s", audit_id, exc)
             await self.poster.ephemeral(channel, user, f":x: {exc} (audit {audit_id})", thread_ts)
             await self.repo.finish_audit(audit_id, "error")
-            return
+            return "error"
         messages = blocks.report_messages(report, rerun=thread_ts is not None)
         ts = await self.poster.post(
             channel, messages, run_id=report.run_id, thread_ts=thread_ts, update_ts=placeholder
         )
         await self.repo.finish_audit(audit_id, "posted" if ts else "queued", report.run_id)
+        return report.status
 
     async def on_hosts(self, ack: Ack, command: dict[str, Any]) -> None:
         """`/hosts list|show|add|remove`: reads for the allowed, changes for admins only."""
@@ -260,7 +311,9 @@ class Bot:
             self._refuse(user, channel, request.action, detail, decision.reason)
             return
         try:
-            answer, outcome = await hosts_text.run(self.store, request), "ok"
+            kh = self.settings.ssh_known_hosts_file
+            answer = await hosts_text.run(self.store, request, str(kh) if kh else None)
+            outcome = "ok"
         except InputError as exc:
             answer, outcome = f":warning: {exc}", "usage_error"
         await ack(text=answer, response_type="ephemeral")

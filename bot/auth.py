@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,13 @@ def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:
     except yaml.YAMLError as exc:
         raise ConfigError(f"policy file {path}: not valid YAML ({exc})") from None
     return parse_policy(data, admins)
+
+
+def command_action(name: str, words: Sequence[str]) -> str:
+    """The policy action of a slash command: `/digest add|remove` change schedules."""
+    if name == "digest" and words and words[0].lower() in ("add", "remove"):
+        return "digest.write"
+    return name
 
 
 class Authorizer:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from bot.cli_digest import digest_app, scheduler_app
 from ssh_probes.errors import TriagebotError
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ hosts_app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(hosts_app, name="hosts")
 app.add_typer(db_app, name="db")
+app.add_typer(digest_app, name="digest")
+app.add_typer(scheduler_app, name="scheduler")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
@@ -150,9 +153,13 @@ def hosts_add(
     label: Annotated[list[str] | None, typer.Option("--label", help="K=V.")] = None,
 ) -> None:
     """Register a host (its host key is pinned; nothing is trusted on first use)."""
+    from bot.settings import load_settings
     from bot.store.hosts import HostRepo
     from commands.hosts import build_spec
 
+    configured = load_settings().ssh_known_hosts_file  # TRIAGEBOT_SSH_KNOWN_HOSTS_FILE
+    if not known_hosts and not host_key and configured:
+        known_hosts = str(configured)
     spec = build_spec(
         name,
         address=address,
@@ -237,8 +244,13 @@ def hosts_import(
     from commands.inventory_import import plan_import, read_inventory
 
     parsed = read_inventory(kind, path)
-    default_kh = os.path.expanduser("~/.ssh/known_hosts")
-    kh = known_hosts or (default_kh if os.path.exists(default_kh) else None)
+    from bot.settings import load_settings
+
+    configured = load_settings().ssh_known_hosts_file  # wins over ~/.ssh/known_hosts
+    home_kh = os.path.expanduser("~/.ssh/known_hosts")
+    kh = known_hosts or (
+        str(configured) if configured else (home_kh if os.path.exists(home_kh) else None)
+    )
 
     async def work(store: Store, _s: Settings) -> Any:
         repo = HostRepo(store)

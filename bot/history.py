@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.differs import connections_diff, dns_diff
 from bot.store.runs import PastRun
 from commands.report import Changes, Report
 
@@ -63,6 +64,8 @@ def disk_diff(before: Facts, now: Facts) -> dict[str, Any]:
 DIFFERS: dict[str, Callable[[Facts, Facts], dict[str, Any]]] = {
     "sockets": sockets_diff,
     "disk": disk_diff,
+    "connections": connections_diff,
+    "dig": dns_diff,  # every dig:TYPE@resolver result (looked up by the part before ":")
 }
 
 
@@ -76,7 +79,7 @@ def diff(report: Report, previous: PastRun | None) -> Changes:
     if previous.status != report.status:
         areas["status"] = {"before": previous.status, "now": report.status}
     for result in report.results:
-        differ = DIFFERS.get(result.probe)
+        differ = DIFFERS.get(result.probe) or DIFFERS.get(result.probe.split(":", 1)[0])
         old = previous.facts.get(result.probe)
         if differ is None or old is None or not result.ok:
             continue

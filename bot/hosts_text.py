@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
+from commands import validate
 from commands.hosts import LOCAL_SPEC, HostSpec, build_spec
 from ssh_probes.errors import InputError
 
@@ -46,7 +47,7 @@ def parse(text: str) -> HostsRequest:
     if verb == "list" and len(words) == 1:
         return HostsRequest("list")
     if verb in ("show", "remove") and len(words) == 2:
-        return HostsRequest(verb, words[1].lower())
+        return HostsRequest(verb, validate.host_name(words[1]))
     if verb == "add" and len(words) >= 2:
         return HostsRequest("add", words[1].lower(), tuple(words[2:]))
     raise InputError(USAGE)
@@ -74,9 +75,11 @@ def _options(words: Sequence[str]) -> tuple[dict[str, str], dict[str, list[str]]
     return single, multi
 
 
-def spec_from(request: HostsRequest) -> HostSpec:
-    """Validate `/hosts add` into a HostSpec (same rules as the CLI)."""
+def spec_from(request: HostsRequest, known_hosts: str | None = None) -> HostSpec:
+    """Validate `/hosts add` into a HostSpec (same rules as the CLI; same default known_hosts)."""
     single, multi = _options(request.words)
+    if known_hosts and "--known-hosts" not in single and not multi["--host-key"]:
+        single["--known-hosts"] = known_hosts
     if "--address" not in single:
         raise InputError(f"--address is required. {USAGE}")
     try:
@@ -104,7 +107,7 @@ def _line(spec: HostSpec) -> str:
     return f"`{spec.name}`  {where}  expect {ports}"
 
 
-async def run(store: Store, request: HostsRequest) -> str:
+async def run(store: Store, request: HostsRequest, known_hosts: str | None = None) -> str:
     """Do it and say what was done (errors are InputErrors)."""
     repo = HostRepo(store)
     if request.verb == "list":
@@ -118,6 +121,6 @@ async def run(store: Store, request: HostsRequest) -> str:
     if request.verb == "remove":
         await repo.remove(request.name)
         return f"removed `{request.name}` (its history stays)"
-    spec = spec_from(request)
+    spec = spec_from(request, known_hosts)
     await repo.add(spec)
     return f"added `{spec.name}` ({spec.user}@{spec.address}:{spec.port})"

@@ -1,4 +1,5 @@
-"""Run the Slack app: HTTP mode (POST /slack/events) or Socket Mode, plus GET /healthz."""
+"""Run the Slack app: HTTP mode (POST /slack/events) or Socket Mode, plus GET /healthz,
+GET /readyz and GET /metrics; stop gracefully on SIGTERM/SIGINT (bot.shutdown)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from bot import health as readiness
+from bot import logs, shutdown
 from bot.app import Bot
 from bot.settings import Settings
 from bot.store.db import Store
 from ssh_probes.errors import StoreError
-from ssh_probes.redact import redact
 
 log = logging.getLogger("triagebot.serve")
 # In a container the pod's address is the one Slack (or the ingress) reaches.
@@ -22,10 +24,15 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 
 def web_app(bot: Bot, *, events: bool = True) -> web.Application:
-    """The aiohttp application: /slack/events (HTTP mode), /healthz, the outbox loop."""
+    """The aiohttp application: /slack/events (HTTP mode), /healthz, /readyz, /metrics, the
+    outbox loop."""
     app = web.Application()
+    health = readiness.add_routes(app, bot.store)
 
     async def slack_events(request: web.Request) -> web.Response:
+        if health.draining:
+            # Slack retries elsewhere: the Service has stopped routing here (/readyz is 503).
+            return web.json_response({"ok": False, "error": "shutting down"}, status=503)
         bolt_response = await bot.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
@@ -51,20 +58,30 @@ def web_app(bot: Bot, *, events: bool = True) -> web.Application:
     return app
 
 
-async def _forever() -> None:
-    await asyncio.Event().wait()
+async def serve(
+    settings: Settings, host: str = ALL_INTERFACES, stopper: shutdown.Stopper | None = None
+) -> None:
+    """Serve in the mode the tokens allow (HTTP or Socket Mode) until stopped or cancelled.
 
-
-async def serve(settings: Settings, host: str = ALL_INTERFACES) -> None:
-    """Serve until cancelled in the mode the tokens allow (HTTP or Socket Mode)."""
+    On stop: /readyz and /slack/events answer 503 (Socket Mode disconnects), in-flight runs
+    get settings.shutdown_grace_s to finish, the rest are stored as interrupted.
+    """
+    loop = asyncio.get_running_loop()
+    if stopper is None:
+        stopper = shutdown.Stopper()
+        stopper.install(loop)
     store = Store(settings.database_url)
     await store.ensure_schema()
     bot = Bot(settings, store)
     mode = settings.slack_mode()
-    runner = web.AppRunner(web_app(bot, events=mode == "http"))
+    app = web_app(bot, events=mode == "http")
+    health = app[readiness.HEALTH]
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, host, settings.port)
     await site.start()
+    # Digests and retention run in every replica; the DB claim makes each post happen once.
+    scheduler = asyncio.create_task(digest_loop(store, settings, bot))
     handler = None
     try:
         if mode == "socket" and settings.slack_app_token is not None:
@@ -73,31 +90,40 @@ async def serve(settings: Settings, host: str = ALL_INTERFACES) -> None:
             handler = AsyncSocketModeHandler(
                 bot.app, settings.slack_app_token.get_secret_value(), web_client=bot.client
             )
+            health.slack_connected = handler.client.is_connected
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("Socket Mode connected; /healthz on port %s", settings.port)
         else:
             log.info("HTTP mode: POST /slack/events and /healthz on port %s", settings.port)
-        await _forever()
+        await stopper.stop.wait()
+        health.draining = True
+        if handler is not None:
+            # No new envelopes: Slack sends them to the other replicas' connections.
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            handler = None
+        await shutdown.finish_in_flight(bot, settings.shutdown_grace_s, stopper.hurry)
     finally:
+        health.draining = True
         if handler is not None:
             await handler.close_async()  # type: ignore[no-untyped-call]
+        scheduler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scheduler
         await runner.cleanup()
         await store.close()
+        log.info("stopped")
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts every log line: Bolt logs request bodies (e.g. on a bad signature)."""
+async def digest_loop(store: Store, settings: Settings, bot: Bot) -> None:
+    """The scheduler (bot.scheduler), posting through the bot's own poster and outbox."""
+    from bot.digests.refresh import refresh_for
+    from bot.scheduler import Scheduler
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Replace the message with its redacted rendering."""
-        record.msg, record.args = redact(record.getMessage()), None
-        return True
+    await Scheduler(store, settings, bot.poster, refresh=refresh_for(settings)).run()
 
 
 def run(settings: Settings) -> None:
-    """Blocking entry point for `triagebot start`."""
-    logging.basicConfig(level=settings.log_level)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
-    with contextlib.suppress(KeyboardInterrupt):
+    """Blocking entry point for `triagebot start`: returns (exit 0) after a graceful stop."""
+    logs.configure(settings.log_level, settings.log_format)
+    with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the handlers are in
         asyncio.run(serve(settings))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from bot.history import diff
 from bot.settings import Settings
@@ -11,12 +11,12 @@ from bot.store.db import Store
 from bot.store.hosts import HostRepo
 from bot.store.runs import RunRepo
 from commands import triage
-from commands.hosts import HostSpec
+from commands.hosts import HostSpec, key_file
 from commands.report import Report
 from commands.web.request import HttpOptions
 from ssh_probes.errors import InputError
 from ssh_probes.executor import SSHOptions
-from ssh_probes.model import ProbeConfig
+from ssh_probes.model import LOCAL_HOST, HostTarget, ProbeConfig
 from ssh_probes.rules import Thresholds
 
 
@@ -42,6 +42,18 @@ class Who:
     channel: str | None = None
 
 
+# Called with every stored report: the server's metrics add one (bot.metrics.install).
+REPORT_OBSERVERS: list[Callable[[Report], None]] = []
+
+
+def host_target(spec: HostSpec, settings: Settings) -> HostTarget:
+    """The probes' view of a registered host; one without a key uses TRIAGEBOT_SSH_KEY_FILE."""
+    if spec.key_path or settings.ssh_key_file is None or spec.name == LOCAL_HOST:
+        return spec.target()
+    # Checked here, like --key at registration: an unreadable key is the user's InputError.
+    return replace(spec, key_path=key_file(str(settings.ssh_key_file))).target()
+
+
 async def record(store: Store, report: Report, settings: Settings, who: Who = Who()) -> Report:
     """Diff with the previous run, store, and return the report with its run id."""
     runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
@@ -49,6 +61,8 @@ async def record(store: Store, report: Report, settings: Settings, who: Who = Wh
     run_id = await runs.save(
         report, source=who.source, requested_by=who.requested_by, channel=who.channel
     )
+    for observe in REPORT_OBSERVERS:
+        observe(report)
     return report.with_run(run_id, changes)
 
 
@@ -59,7 +73,7 @@ async def triage_host(
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(
-        spec.target(), triage_options(settings), port=request.port, url=request.url
+        host_target(spec, settings), triage_options(settings), port=request.port, url=request.url
     )
     return await record(store, report, settings, who)
 
@@ -79,7 +93,7 @@ async def triage_group(
 
     async def one(spec: HostSpec) -> Report:
         async with gate:
-            return await triage.run(spec.target(), options)
+            return await triage.run(host_target(spec, settings), options)
 
     reports = await asyncio.gather(*(one(s) for s in specs))
     return [await record(store, r, settings, who) for r in reports]
@@ -117,7 +131,7 @@ async def http_check(
     if request.from_host is None:
         report = await http.run(request, options)
     else:
-        target = (await HostRepo(store).get(request.from_host)).target()
+        target = host_target(await HostRepo(store).get(request.from_host), settings)
         executor = executor_for(target, ssh_options(settings))
         try:
             report = await http.run(request, options, from_host=target, from_executor=executor)
@@ -130,13 +144,17 @@ async def dig_name(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store."""
-    from commands import dig
+    from commands import dig, watch
 
+    if watch.is_watch("dig", words.split() if isinstance(words, str) else words):
+        from bot.digests.command import watch_command  # `dig watch|unwatch DOMAIN`
+
+        return await watch_command(store, settings, words, who)
     request = dig.parse(words.split() if isinstance(words, str) else words)
     options = dig.DigOptions(timeout_s=settings.dns_timeout_s, ssh=ssh_options(settings))
     target = None
     if request.from_host is not None:
-        target = (await HostRepo(store).get(request.from_host)).target()
+        target = host_target(await HostRepo(store).get(request.from_host), settings)
     report = await dig.run(request, options, from_host=target)
     return await record(store, report, settings, who)
 
@@ -144,4 +162,15 @@ async def dig_name(
 # What Slack, the console and the scheduler dispatch on: command name -> runner taking the
 # words after the command. Each raises InputError for bad input, before anything runs.
 Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
-COMMANDS: dict[str, Runner] = {"triage": triage_host, "http": http_check, "dig": dig_name}
+async def digest(
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
+) -> Report:
+    """`digest add|list|remove|run`: the scheduled digests (bot.digests.command)."""
+    from bot.digests.command import digest_command
+
+    return await digest_command(store, settings, words, who)
+
+
+COMMANDS: dict[str, Runner] = {
+    "triage": triage_host, "http": http_check, "dig": dig_name, "digest": digest,
+}  # fmt: skip

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     slack_api_url: str = DEFAULT_SLACK_API_URL
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    shutdown_grace_s: float = Field(default=20.0, ge=0, le=3600)  # in-flight runs may finish
+    # Defaults for hosts registered without --key, and for host keys (hosts add / import).
+    ssh_key_file: Path | None = None
+    ssh_known_hosts_file: Path | None = None
 
     # SSH: every connection and command has a timeout and an output cap.
     ssh_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
@@ -85,6 +89,13 @@ class Settings(BaseSettings):
     slack_outbox_interval_s: float = Field(default=30.0, gt=0, le=3600)
     slack_progress_after_s: float = Field(default=5.0, ge=0, le=600)  # then post "running"
     slack_usergroup_cache_s: float = Field(default=300.0, ge=0, le=86_400)
+
+    # Digests and retention (bot.scheduler).
+    retention_days: int = Field(default=30, ge=1, le=3650)  # runs older than this are pruned
+    retention_batch: int = Field(default=1000, ge=1, le=100_000)  # run ids per delete
+    scheduler_tick_s: float = Field(default=30.0, gt=0, le=3600)  # how often slots are checked
+    digest_retries: int = Field(default=3, ge=0, le=20)  # further attempts after a failed post
+    digest_refresh: bool = True  # triage watched hosts and dig watched domains before a digest
 
     def admin_ids(self) -> frozenset[str]:
         """The admin user ids from TRIAGEBOT_ADMINS."""

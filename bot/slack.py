@@ -10,6 +10,7 @@ retried with exponential backoff before the entry is left for the outbox loop.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.render.blocks import Message
 from bot.settings import Settings
@@ -37,11 +39,25 @@ log = logging.getLogger("triagebot.slack")
 POST_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
+class CountingClient(AsyncWebClient):
+    """An AsyncWebClient counting failed calls by method (once slack_sdk's retries are spent)."""
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        """Every Web API method goes through here."""
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except POST_ERRORS:
+            from bot import metrics  # the server's; imported here to keep it off other paths
+
+            metrics.slack_error(api_method)
+            raise
+
+
 def make_client(settings: Settings) -> AsyncWebClient:
     """An AsyncWebClient on settings.slack_api_url with the retry policy of the settings."""
     backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.slack_retry_backoff_s)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(
+    return CountingClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=15,
@@ -163,7 +179,10 @@ class Poster:
             channel=channel,
             filename=file["filename"],
             title=file.get("title") or file["filename"],
-            content=file["content"],
+            # Binary files (a digest's PNG) travel through the JSON outbox as base64.
+            content=(
+                base64.b64decode(file["content_b64"]) if "content_b64" in file else file["content"]
+            ),
             **kwargs,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from ssh_probes.model import LOCAL_HOST, HostTarget
 
 _LABEL_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:/@,+-]{0,200}$")
+MAX_FILE_BYTES = 1_000_000  # keys and known_hosts files are far smaller
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,51 @@ class HostSpec:
 LOCAL_SPEC = HostSpec(name=LOCAL_HOST, address="localhost")
 
 
+def _why(exc: BaseException) -> str:
+    """asyncssh's reason on one printable line: it may quote the offending (binary) input."""
+    text = " ".join(str(exc).split())
+    return "".join(c if c.isprintable() else "?" for c in text)[:120]
+
+
+def _expand(path: str, what: str) -> Path:
+    """`~` and `~user` expanded; an unknown user or a NUL byte is an InputError, not a crash."""
+    try:
+        return Path(path).expanduser()
+    except (RuntimeError, ValueError):
+        raise InputError(f"cannot read {what} {path[:80]!r}: no such home directory") from None
+
+
+def _read_small(full: Path, what: str) -> bytes:
+    """A regular file's bytes, at most MAX_FILE_BYTES; anything else is a one-line InputError.
+
+    A FIFO or a device (`/dev/stdin`, `/dev/zero`) would block the bot or never end, and a
+    NUL byte in the path is a ValueError, not an OSError, in Python.
+    """
+    try:
+        if not stat.S_ISREG(full.stat().st_mode):
+            raise InputError(f"cannot read {what} {str(full)!r}: not a regular file")
+        with full.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {str(full)!r}: {exc.strerror}") from None
+    except ValueError:
+        raise InputError(f"cannot read {what} {str(full)!r}: NUL byte in the path") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"cannot read {what} {str(full)!r}: larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
 def key_file(path: str) -> str:
     """An absolute path to a readable, unencrypted private key."""
     import asyncssh
 
-    full = Path(path).expanduser().absolute()
-    try:
-        data = full.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read key file {str(full)!r}: {exc.strerror}") from None
+    full = _expand(path, "key file").absolute()
+    data = _read_small(full, "key file")
     try:
         asyncssh.import_private_key(data)
     except asyncssh.KeyImportError as exc:
-        raise InputError(f"key file {str(full)!r} is not a usable private key: {exc}") from None
+        why = _why(exc)
+        raise InputError(f"key file {str(full)!r} is not a usable private key: {why}") from None
     return str(full)
 
 
@@ -74,7 +108,7 @@ def host_key(line: str) -> str:
     try:
         key = asyncssh.import_public_key(text)
     except (asyncssh.KeyImportError, ValueError) as exc:
-        raise InputError(f"invalid host key {text[:40]!r}...: {exc}") from None
+        raise InputError(f"invalid host key {text[:40]!r}...: {_why(exc)}") from None
     algorithm, blob = key.export_public_key("openssh").decode().split()[:2]
     return f"{algorithm} {blob}"
 
@@ -83,15 +117,12 @@ def known_hosts_keys(path: str, address: str, port: int) -> tuple[str, ...]:
     """The keys a known_hosts file holds for address:port (hashed entries included)."""
     import asyncssh
 
-    full = Path(path).expanduser()
-    try:
-        text = full.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read known_hosts file {str(full)!r}: {exc.strerror}") from None
+    full = _expand(path, "known_hosts file")
+    text = _read_small(full, "known_hosts file").decode(errors="replace")
     try:
         known = asyncssh.import_known_hosts(text)
     except (asyncssh.KeyImportError, ValueError) as exc:
-        raise InputError(f"invalid known_hosts file {str(full)!r}: {exc}") from None
+        raise InputError(f"invalid known_hosts file {str(full)!r}: {_why(exc)}") from None
     ip = validate.ip_address(address)
     host_keys = known.match(address, ip or "", port)[0]
     if not host_keys:

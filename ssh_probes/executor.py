@@ -21,6 +21,7 @@ import os
 import shlex
 import signal
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -43,6 +44,13 @@ from ssh_probes.model import LOCAL_HOST, CommandResult, HostTarget
 # Probe parsers expect C-locale output (decimal points, English words) on every host.
 LOCALE_ENV = {"LC_ALL": "C"}
 SSH_KILL_GRACE_S = 0.25
+# Every connection this process opened, for the bot's gauge; dead ones drop out by themselves.
+_CONNECTIONS: weakref.WeakSet[asyncssh.SSHClientConnection] = weakref.WeakSet()
+
+
+def open_ssh_connections() -> int:
+    """How many SSH connections are open in this process right now."""
+    return sum(1 for conn in list(_CONNECTIONS) if not conn.is_closed())
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,7 @@ class SSHExecutor(_ExecutorBase):
                 return
             self._conn = None
             self._conn = await self._open()
+            _CONNECTIONS.add(self._conn)
             self._channels = asyncio.Semaphore(self.options.max_channels)
 
     async def _open(self) -> asyncssh.SSHClientConnection:

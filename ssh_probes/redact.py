@@ -11,6 +11,9 @@ import re
 MASK = "[REDACTED]"
 
 # Order matters: whole blocks first, then key=value forms, then bare token shapes.
+# Runs before a keyword are bounded ({0,64}, not *): unbounded, a long run of such characters
+# ("a.a.a...", "-----", "--password--password...") backtracks quadratically or worse, and this
+# runs on up to a megabyte of probe output on the event loop.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
@@ -27,7 +30,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
     # user:password@ in URLs.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]*):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)([^/\s:@]*):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
     # curl -u user:pass, --user user:pass; `docker login -p X`; redis --requirepass X.
     (re.compile(r"(\s(?:-u|--user)[\s=]+['\"]?)([^\s:'\"/]+):(?!//)([^\s'\"]+)"), rf"\1\2:{MASK}"),
     (re.compile(r"(?i)(\blogin\b[^\n]*?\s-p\s+)[^\s'\"]+"), rf"\1{MASK}"),
@@ -35,14 +38,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # --password=x, --password x, password=x, PGPASSWORD=x, api_key: x, token=x ...
     (
         re.compile(
-            r"(?i)(--?[a-z0-9_-]*(?:password|passwd|secret|token|api[_-]?key)[a-z0-9_-]*)(=|\s+)"
+            r"(?i)(--?(?!-)[a-z0-9_-]{0,64}(?:password|passwd|secret|token|api[_-]?key)[a-z0-9_-]{0,64})"
+            r"(=|\s+)"
             r"(['\"]?)(?!-)[^\s'\"&]+\3"
         ),
         rf"\1\2\3{MASK}\3",
     ),
     (
         re.compile(
-            r"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[a-z0-9_]*)"
+            r"(?i)\b([a-z0-9_.-]{0,64}"
+            r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)[a-z0-9_]{0,64})"
             r"(['\"]?\s*[=:]\s*)(['\"]?)[^\s'\"&,;]+\3"
         ),
         rf"\1\2\3{MASK}\3",
@@ -58,10 +63,18 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# The key=value patterns still cost ~64 steps at each start on long runs of name characters;
+# a linear search for their keywords first skips them on the (most) text that has none.
+_KEYWORD = re.compile(r"(?i)passw|pwd|secret|token|api[_-]?key|access[_-]?key")
+_KEYED = frozenset(p for p, _ in _PATTERNS if "password" in p.pattern)
+
+
 def redact(text: str) -> str:
     """Return `text` with every secret we recognise replaced by [REDACTED]."""
     if not text:
         return text
+    keyed = _KEYWORD.search(text) is not None
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+        if keyed or pattern not in _KEYED:
+            text = pattern.sub(replacement, text)
     return text

@@ -241,6 +241,7 @@ SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "services": services_lines,
     "logs": logs_lines,
     "resolve": resolve_lines,
+    "digest": lambda facts: [str(line) for line in facts.get("lines", [])],
 }
 
 

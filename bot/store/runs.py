@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.store.db import Store
 from bot.store.models import FindingRow, ProbeResultRow, RunRow
 from commands.report import Report
+from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
+
+log = logging.getLogger("triagebot.store")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,20 @@ class RunSummary:
     source: str
     findings: int
     worst: str | None  # "critical disk.full" or None
+
+
+# About how long a PostgreSQL restart or a managed failover keeps connections refused.
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
+
+
+def _connection_lost(store: Store, exc: StoreError) -> bool:
+    """True when the cause is the connection (worth retrying), not the statement or data."""
+    if store.engine.dialect.name == "sqlite":
+        return False  # a local file: locked or broken, retrying here would not help
+    cause = exc.__cause__
+    if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+        return True
+    return isinstance(cause, OSError | InterfaceError | OperationalError)
 
 
 def _cap(text: str, limit: int) -> str:
@@ -83,7 +103,25 @@ class RunRepo:
         requested_by: str | None = None,
         channel: str | None = None,
     ) -> int:
-        """Store the run, its results and findings in one transaction; returns the run id."""
+        """Store the run, its results and findings in one transaction; returns the run id.
+
+        A lost database connection (PostgreSQL restarting, failing over) is retried a few
+        times; the transaction is all-or-nothing, so a failed attempt leaves nothing behind.
+        """
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                return await self._save_once(report, source, requested_by, channel)
+            except StoreError as exc:
+                if delay is None or not _connection_lost(self.store, exc):
+                    raise
+                log.warning("saving %s %s: %s; retrying in %ss", report.command, report.target,
+                            exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _save_once(
+        self, report: Report, source: str, requested_by: str | None, channel: str | None
+    ) -> int:
         run = RunRow(
             command=report.command,
             target=report.target,

@@ -7,6 +7,7 @@ host; credentials in it are kept for the request but never shown (see `HttpReque
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -23,6 +24,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # A scheme prefix that is not a port: "file:", "gopher://", but not "localhost:8080".
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+# Beyond ASCII: C1 controls, invisible format characters (bidi overrides, zero-width) and
+# Unicode spaces and line separators; never part of a URL a person meant to give.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ def url(text: str) -> tuple[str, str, int, str]:
     text = unwrap_slack(text.strip())
     if not text or len(text) > MAX_URL:
         raise InputError(f"invalid URL {_show(text)}: empty or longer than {MAX_URL} characters")
-    if _UNSAFE.search(text):
+    if _UNSAFE.search(text) or any(
+        unicodedata.category(c) in _UNSAFE_CATEGORIES for c in text if not c.isascii()
+    ):
         raise InputError(f"invalid URL {_show(text)}: spaces, control characters or '\\'")
     if text.startswith("-"):
         raise InputError(f"invalid URL {_show(text)}: looks like an option; {USAGE}")

@@ -159,6 +159,7 @@ class LabHost:
     port: int = 22
     user: str = "root"
     extra_host_keys: list[Path] = field(default_factory=list)
+    extra_config: list[str] = field(default_factory=list)  # more sshd_config lines
     sshd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -218,8 +219,11 @@ class LabHost:
         """Write sshd_config for this host."""
         path = self.workdir / "sshd_config"
         extra = "".join(f"HostKey {key}\n" for key in self.extra_host_keys)
+        # sshd keeps the first value it reads for most keywords, so overrides go first.
+        first = "".join(f"{line}\n" for line in self.extra_config)
         path.write_text(
-            SSHD_CONFIG.format(
+            first
+            + SSHD_CONFIG.format(
                 address=self.address,
                 port=self.port,
                 host_key=self.host_key_path,

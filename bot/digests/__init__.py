@@ -1,0 +1,1 @@
+"""Scheduled digests: what the stored history says about watched hosts and domains."""

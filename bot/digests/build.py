@@ -1,0 +1,163 @@
+"""Build one digest from the store: hosts, new and resolved findings, DNS changes, forecasts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.differs import dns_diff, dns_text
+from bot.digests.forecast import Forecast, describe, forecast
+from bot.store import digest_data
+from bot.store.db import Store
+from bot.store.digest_data import HostState
+from bot.store.digests import DigestRepo, Schedule
+
+FORECAST_WINDOW = timedelta(days=14)
+Series = dict[str, list[tuple[datetime, float]]]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one digest post says, plus the baseline for the next one."""
+
+    schedule: Schedule
+    slot: datetime
+    hosts: list[HostState]
+    first: bool  # no earlier posted digest to compare with
+    new: list[str] = field(default_factory=list)  # "web-1 disk.full"
+    resolved: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    forecasts: list[Forecast] = field(default_factory=list)
+    series: Series = field(default_factory=dict)  # "host mount" -> (time, use %)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> str:
+        """`3 hosts: 1 critical, 1 warning, 1 ok`."""
+        tally: dict[str, int] = {}
+        for h in self.hosts:
+            tally[_level(h)] = tally.get(_level(h), 0) + 1
+        order = ("critical", "warning", "ok", "no data")
+        parts = [f"{tally[k]} {k}" for k in order if tally.get(k)]
+        return f"{len(self.hosts)} hosts" + (": " + ", ".join(parts) if parts else "")
+
+    def forecast_lines(self) -> list[str]:
+        """Growing first (soonest full first), then noisy and shrinking; flat ones counted."""
+        shown = [f for f in self.forecasts if f.kind in ("growing", "noisy", "shrinking")]
+        shown.sort(key=lambda f: (f.kind != "growing", f.full_in_s or 0.0, f.host, f.mount))
+        lines = [f"{f.host} {describe(f)}" for f in shown]
+        flat = sum(f.kind == "flat" for f in self.forecasts)
+        short = sum(f.kind == "insufficient" for f in self.forecasts)
+        if flat:
+            lines.append(f"{flat} other filesystem{'s' if flat != 1 else ''} flat")
+        if short:
+            lines.append(f"{short} with too little history for a forecast")
+        return lines
+
+    def host_lines(self) -> list[str]:
+        """One line per host: status, worst finding, which run and when."""
+        out = []
+        for h in self.hosts:
+            if h.run_id is None or h.started_at is None:
+                out.append(f"{h.host}: no triage stored yet")
+                continue
+            ago = _ago(self.slot - h.started_at)
+            more = f" (+{len(h.findings) - 1} more)" if len(h.findings) > 1 else ""
+            out.append(
+                f"{h.host}: {h.status}, {h.worst or 'no findings'}{more}  (run {h.run_id}, {ago})"
+            )
+        return out
+
+    def lines(self) -> list[str]:
+        """The whole digest as plain text lines."""
+        s = self.schedule
+        when = f"{self.slot:%Y-%m-%d %H:%M} UTC"
+        out = [f"Digest {s.id} (hosts={s.hosts}, {s.cron} {s.tz}) for {when}"]
+        out.append(self.counts())
+        if self.first:
+            out.append("First digest of this schedule: nothing earlier to compare with.")
+        else:
+            out.append("New since the last digest: " + (", ".join(self.new) or "none"))
+            out.append("Resolved since the last digest: " + (", ".join(self.resolved) or "none"))
+        if self.schedule.domains or self.dns:
+            out.append("DNS changes: " + ("; ".join(self.dns) if self.dns else "none"))
+        out.append("Disk forecasts:")
+        out += [f"  {line}" for line in self.forecast_lines()] or ["  no disk history stored"]
+        out.append("Hosts:")
+        out += [f"  {line}" for line in self.host_lines()] or ["  no watched host matches"]
+        return out
+
+
+def _level(h: HostState) -> str:
+    if h.run_id is None:
+        return "no data"
+    worst = h.findings[0][0] if h.findings else "ok"
+    return worst if worst in ("critical", "warning") else "ok"
+
+
+def _ago(delta: timedelta) -> str:
+    s = max(0, int(delta.total_seconds()))
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 172_800:
+        return f"{s // 3600} h ago"
+    return f"{s // 86_400} days ago"
+
+
+def disk_points(rows: list[tuple[datetime, dict[str, Any]]], host: str) -> Series:
+    """'host mount' -> (time, use %), use computed as df does: used / (used + available)."""
+    out: Series = {}
+    for at, facts in rows:
+        for fs in facts.get("filesystems") or []:
+            used, avail = fs.get("used_kb"), fs.get("avail_kb")
+            if isinstance(used, int) and isinstance(avail, int) and used + avail > 0:
+                pct = 100.0 * used / (used + avail)
+            elif isinstance(fs.get("use_pct"), int | float):
+                pct = float(fs["use_pct"])
+            else:
+                continue
+            out.setdefault(f"{host} {fs['mount']}", []).append((at, pct))
+    return out
+
+
+def _snapshot(hosts: list[HostState], dns: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    keep = ("kind", "answers", "authoritative", "rcode")
+    return {
+        "findings": {h.host: sorted({c for _, c in h.findings}) for h in hosts if h.run_id},
+        "dns": {
+            d: {p: {k: f.get(k) for k in keep} for p, f in probes.items()}
+            for d, probes in dns.items()
+        },
+    }
+
+
+async def build(store: Store, schedule: Schedule, slot: datetime, now: datetime) -> Digest:
+    """The digest of `schedule` for `slot`, compared with its last posted digest."""
+    names = await digest_data.watched_hosts(store, schedule.hosts)
+    hosts = await digest_data.host_states(store, names)
+    repo = DigestRepo(store)
+    domains = sorted(set(schedule.domains) | set(await repo.watched()))
+    dns = {d: await digest_data.dns_facts(store, d) for d in domains}
+    snapshot = _snapshot(hosts, dns)
+    baseline = await repo.baseline(schedule.id, slot)
+    digest = Digest(schedule, slot, hosts, first=baseline is None, snapshot=snapshot)
+    if baseline is not None:
+        before: dict[str, list[str]] = baseline.get("findings") or {}
+        for host, codes in sorted(snapshot["findings"].items()):
+            old = set(before.get(host, []))
+            digest.new.extend(f"{host} {c}" for c in codes if c not in old)
+            digest.resolved.extend(f"{host} {c}" for c in sorted(old - set(codes)))
+        old_dns: dict[str, dict[str, Any]] = baseline.get("dns") or {}
+        for domain, probes in sorted(snapshot["dns"].items()):
+            for probe, facts in sorted(probes.items()):
+                earlier = (old_dns.get(domain) or {}).get(probe)
+                change = dns_diff(earlier, facts) if earlier else {}
+                if change:
+                    digest.dns.append(dns_text(domain, probe, change))
+    rows = await digest_data.disk_series(store, names, now - FORECAST_WINDOW)
+    for host in names:
+        for key, points in disk_points(rows.get(host, []), host).items():
+            digest.series[key] = points
+            mount = key.split(" ", 1)[1]
+            digest.forecasts.append(forecast(host, mount, points, now))
+    return digest

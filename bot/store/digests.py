@@ -1,0 +1,344 @@
+"""Digest schedules, the per-slot claims of their posts, and watched domains.
+
+A post is claimed by inserting (schedule_id, slot) under a unique constraint: with several
+replicas on one database exactly one insert wins, the others get an IntegrityError and leave
+the slot alone. The claim row then records how posting went (claimed, queued, posted, failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.db import Store
+from bot.store.models import Base, JSONType, UTCDateTime, utcnow
+from bot.store.slack import OutboxRow, Pending
+from ssh_probes.errors import InputError, StoreError
+
+
+class ScheduleRow(Base):
+    """A digest schedule: where, when (cron in a time zone), about which hosts and domains."""
+
+    __tablename__ = "digest_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), nullable=False)
+    cron: Mapped[str] = mapped_column(String(128), nullable=False)
+    tz: Mapped[str] = mapped_column(String(64), nullable=False)
+    hosts: Mapped[str] = mapped_column(String(64), nullable=False)
+    domains: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class DigestPostRow(Base):
+    """The claim of one (schedule, slot) and how its post went."""
+
+    __tablename__ = "digest_posts"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "slot", name="uq_digest_posts_schedule_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_schedules.id", ondelete="CASCADE"), nullable=False
+    )
+    slot: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # claimed|queued|posted|failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    claimed_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    outbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class WatchedDomainRow(Base):
+    """A domain whose DNS answers the digests follow."""
+
+    __tablename__ = "watched_domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    added_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule as read back."""
+
+    id: int
+    channel: str
+    cron: str
+    tz: str
+    hosts: str
+    domains: tuple[str, ...]
+    created_by: str | None
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Post:
+    """A claim row as read back."""
+
+    id: int
+    schedule_id: int
+    slot: datetime
+    status: str
+    attempts: int
+    outbox_id: int | None
+    message_ts: str | None
+
+
+def _schedule(r: ScheduleRow) -> Schedule:
+    return Schedule(
+        r.id,
+        r.channel,
+        r.cron,
+        r.tz,
+        r.hosts,
+        tuple(r.domains),
+        r.created_by,
+        r.enabled,
+        r.created_at,
+    )
+
+
+def _post(r: DigestPostRow) -> Post:
+    return Post(r.id, r.schedule_id, r.slot, r.status, r.attempts, r.outbox_id, r.message_ts)
+
+
+class DigestRepo:
+    """Schedules, claims and watched domains on one Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---- schedules
+
+    async def add(
+        self,
+        channel: str,
+        cron: str,
+        tz: str,
+        hosts: str,
+        domains: tuple[str, ...],
+        created_by: str | None,
+        now: datetime | None = None,
+    ) -> Schedule:
+        """Create an enabled schedule."""
+        row = ScheduleRow(
+            channel=channel,
+            cron=cron,
+            tz=tz,
+            hosts=hosts,
+            domains=list(domains),
+            created_by=created_by,
+            enabled=True,
+            created_at=now or utcnow(),
+        )
+        async with self.store.session() as session:
+            session.add(row)
+            await session.flush()
+            return _schedule(row)
+
+    async def schedules(self, enabled_only: bool = False) -> list[Schedule]:
+        """Every schedule, by id."""
+        query = select(ScheduleRow).order_by(ScheduleRow.id)
+        if enabled_only:
+            query = query.where(ScheduleRow.enabled.is_(True))
+        async with self.store.session() as session:
+            return [_schedule(r) for r in await session.scalars(query)]
+
+    async def get(self, schedule_id: int) -> Schedule:
+        """One schedule; an unknown id is an InputError."""
+        async with self.store.session() as session:
+            row = await session.get(ScheduleRow, schedule_id)
+            if row is None:
+                raise InputError(f"no digest schedule {schedule_id}; see `/digest list`")
+            return _schedule(row)
+
+    async def remove(self, schedule_id: int) -> None:
+        """Delete a schedule (its claims go with it); an unknown id is an InputError."""
+        async with self.store.session() as session:
+            done = await session.execute(delete(ScheduleRow).where(ScheduleRow.id == schedule_id))
+        if not getattr(done, "rowcount", 0):
+            raise InputError(f"no digest schedule {schedule_id}; see `/digest list`")
+
+    # ---- claims
+
+    async def last_slot(self, schedule_id: int) -> datetime | None:
+        """The latest slot claimed for the schedule (whatever became of it)."""
+        async with self.store.session() as session:
+            return await session.scalar(
+                select(func.max(DigestPostRow.slot)).where(DigestPostRow.schedule_id == schedule_id)
+            )
+
+    async def claim(self, schedule_id: int, slot: datetime, by: str) -> Post | None:
+        """Insert the claim row; None when another replica (or an earlier tick) has it."""
+        row = DigestPostRow(
+            schedule_id=schedule_id,
+            slot=slot,
+            status="claimed",
+            attempts=1,
+            claimed_by=by,
+            claimed_at=utcnow(),
+            error="",
+        )
+        try:
+            async with self.store.sessions() as session, session.begin():
+                session.add(row)
+                await session.flush()
+                return _post(row)
+        except IntegrityError:
+            return None
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self.store.explain(exc)) from exc
+
+    async def set_outbox(self, post_id: int, outbox_id: int, snapshot: dict[str, Any]) -> None:
+        """Remember which outbox entry carries this post and what it shows."""
+        await self._update(post_id, outbox_id=outbox_id, snapshot=snapshot)
+
+    async def posted(self, post_id: int, ts: str | None) -> None:
+        """The post went out; its snapshot becomes the next digest's baseline."""
+        await self._update(post_id, status="posted", message_ts=ts, posted_at=utcnow(), error="")
+
+    async def outbox(self, outbox_id: int) -> tuple[Pending | None, str | None, str]:
+        """(the entry if still to post, its summary ts, its last error) of an outbox entry."""
+        async with self.store.session() as session:
+            row = await session.get(OutboxRow, outbox_id)
+            if row is None:
+                return None, None, "outbox entry gone"
+            pending = None
+            if not row.done:
+                pending = Pending(
+                    row.id,
+                    row.channel,
+                    row.run_id,
+                    row.thread_ts,
+                    row.update_ts,
+                    row.summary_ts,
+                    list(row.messages),
+                    row.next_index,
+                )
+            return pending, row.summary_ts, row.last_error
+
+    async def abandon(self, outbox_id: int) -> None:
+        """Stop the outbox loop from trying an entry whose digest has given up."""
+        async with self.store.session() as session:
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.id == outbox_id).values(done=True)
+            )
+
+    async def not_posted(self, post_id: int, error: str, final: bool) -> None:
+        """A failed attempt: `queued` for another try, or `failed` for good."""
+        await self._update(post_id, status="failed" if final else "queued", error=error[:2000])
+
+    async def retake(self, post_id: int, by: str, max_attempts: int) -> Post | None:
+        """Take a queued post for one more attempt (compare-and-set: one replica wins)."""
+        async with self.store.session() as session:
+            done = await session.execute(
+                update(DigestPostRow)
+                .where(
+                    DigestPostRow.id == post_id,
+                    DigestPostRow.status == "queued",
+                    DigestPostRow.attempts < max_attempts,
+                )
+                .values(
+                    status="claimed",
+                    attempts=DigestPostRow.attempts + 1,
+                    claimed_by=by,
+                    claimed_at=utcnow(),
+                )
+            )
+            if getattr(done, "rowcount", 0) != 1:
+                return None
+            row = await session.get(DigestPostRow, post_id, populate_existing=True)
+            return _post(row) if row is not None else None
+
+    async def queued(self) -> list[Post]:
+        """Posts waiting for another attempt, oldest first."""
+        async with self.store.session() as session:
+            rows = await session.scalars(
+                select(DigestPostRow)
+                .where(DigestPostRow.status == "queued")
+                .order_by(DigestPostRow.id)
+                .limit(100)
+            )
+            return [_post(r) for r in rows]
+
+    async def posts(self, schedule_id: int | None = None) -> list[Post]:
+        """Claim rows (of one schedule, or all), by slot."""
+        query = select(DigestPostRow).order_by(DigestPostRow.slot, DigestPostRow.id)
+        if schedule_id is not None:
+            query = query.where(DigestPostRow.schedule_id == schedule_id)
+        async with self.store.session() as session:
+            return [_post(r) for r in await session.scalars(query)]
+
+    async def baseline(self, schedule_id: int, before_slot: datetime) -> dict[str, Any] | None:
+        """What the last posted digest before `before_slot` showed, or None."""
+        async with self.store.session() as session:
+            return await session.scalar(
+                select(DigestPostRow.snapshot)
+                .where(
+                    DigestPostRow.schedule_id == schedule_id,
+                    DigestPostRow.status == "posted",
+                    DigestPostRow.slot < before_slot,
+                )
+                .order_by(DigestPostRow.slot.desc())
+                .limit(1)
+            )
+
+    # ---- watched domains
+
+    async def watch(self, name: str, by: str | None) -> bool:
+        """Watch a domain; False when it already was."""
+        try:
+            async with self.store.sessions() as session, session.begin():
+                session.add(WatchedDomainRow(name=name, added_by=by, created_at=utcnow()))
+        except IntegrityError:
+            return False
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(self.store.explain(exc)) from exc
+        return True
+
+    async def unwatch(self, name: str) -> bool:
+        """Stop watching a domain; False when it was not watched."""
+        async with self.store.session() as session:
+            done = await session.execute(
+                delete(WatchedDomainRow).where(WatchedDomainRow.name == name)
+            )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def watched(self) -> list[str]:
+        """Watched domains, sorted."""
+        async with self.store.session() as session:
+            rows = await session.scalars(select(WatchedDomainRow.name).order_by("name"))
+            return list(rows)
+
+    async def _update(self, post_id: int, **values: Any) -> None:
+        async with self.store.session() as session:
+            await session.execute(
+                update(DigestPostRow).where(DigestPostRow.id == post_id).values(**values)
+            )
