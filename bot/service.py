@@ -162,6 +162,8 @@ async def dig_name(
 # What Slack, the console and the scheduler dispatch on: command name -> runner taking the
 # words after the command. Each raises InputError for bad input, before anything runs.
 Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
+
+
 async def digest(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
