@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from bot.history import diff
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
 from bot.store.runs import RunRepo
-from commands import triage
 from commands.hosts import HostSpec, key_file
 from commands.report import Report
-from commands.web.request import HttpOptions
 from ssh_probes.errors import InputError
-from ssh_probes.executor import SSHOptions
-from ssh_probes.model import LOCAL_HOST, HostTarget, ProbeConfig
-from ssh_probes.rules import Thresholds
+from ssh_probes.model import LOCAL_HOST, HostTarget, ProbeConfig, SSHOptions
+
+# The commands (and asyncssh, httpx, dnspython behind them) are imported by the runner that
+# needs them, so `triagebot dig` does not pay for SSH and HTTP at start-up.
+if TYPE_CHECKING:
+    from commands import triage
+    from commands.web.request import HttpOptions
 
 
 def triage_options(settings: Settings) -> triage.TriageOptions:
     """Translate settings into the command's options."""
+    from commands import triage
+    from ssh_probes.rules import Thresholds
+
     return triage.TriageOptions(
         ssh=ssh_options(settings),
         http=http_options(settings),
@@ -70,6 +76,8 @@ async def triage_host(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`triage NAME [port N]`: look the host up (unknown names are an InputError), run, store."""
+    from commands import triage
+
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(
@@ -83,6 +91,8 @@ async def triage_group(
 ) -> list[Report]:
     """Triage every registered host whose label matches, at most max_parallel_hosts at once."""
     import asyncio
+
+    from commands import triage
 
     key, value = selector
     specs = [s for s in await HostRepo(store).list() if triage.selects(s.labels, key, value)]
@@ -111,6 +121,8 @@ def ssh_options(settings: Settings) -> SSHOptions:
 
 def http_options(settings: Settings) -> HttpOptions:
     """The http limits from settings."""
+    from commands.web.request import HttpOptions
+
     return HttpOptions(
         connect_timeout_s=settings.http_connect_timeout_s,
         read_timeout_s=settings.http_read_timeout_s,

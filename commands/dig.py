@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.resolver
 
@@ -25,8 +25,10 @@ from commands.dns.trace import trace
 from commands.dns.words import parse_domain, parse_resolver, shown
 from commands.report import Report, Status
 from ssh_probes.errors import ExecutorError, InputError
-from ssh_probes.executor import Executor, SSHOptions, executor_for
-from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
+from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult, SSHOptions
+
+if TYPE_CHECKING:  # asyncssh is imported only when --from needs it
+    from ssh_probes.executor import Executor
 
 USAGE = "usage: dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]"
 DEFAULT_TYPES = ("A", "AAAA", "CNAME", "NS", "SOA", "MX", "TXT", "CAA")
@@ -193,7 +195,11 @@ async def run(
     resolvers = list(request.resolvers) or [system_resolver(opts)]
     types = request.types or DEFAULT_TYPES
     name, wait_s = request.domain, opts.timeout_s
-    executor = from_executor or (executor_for(from_host, opts.ssh) if from_host else None)
+    executor = from_executor
+    if executor is None and from_host is not None:
+        from ssh_probes.executor import executor_for
+
+        executor = executor_for(from_host, opts.ssh)
     if request.from_host and executor is None:
         raise InputError(f"--from {request.from_host}: no such registered host")
 

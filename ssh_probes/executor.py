@@ -23,7 +23,6 @@ import signal
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 import asyncssh
@@ -40,6 +39,7 @@ from ssh_probes.errors import (
     InputError,
 )
 from ssh_probes.model import LOCAL_HOST, CommandResult, HostTarget
+from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 
 # Probe parsers expect C-locale output (decimal points, English words) on every host.
 LOCALE_ENV = {"LC_ALL": "C"}
@@ -51,17 +51,6 @@ _CONNECTIONS: weakref.WeakSet[asyncssh.SSHClientConnection] = weakref.WeakSet()
 def open_ssh_connections() -> int:
     """How many SSH connections are open in this process right now."""
     return sum(1 for conn in list(_CONNECTIONS) if not conn.is_closed())
-
-
-@dataclass(frozen=True)
-class SSHOptions:
-    """Timeouts and limits shared by both executors."""
-
-    connect_timeout_s: float = 5.0
-    command_timeout_s: float = 10.0
-    output_cap_bytes: int = 1_000_000
-    max_channels: int = 8  # below sshd's default MaxSessions 10
-    keepalive_interval_s: float = 15.0
 
 
 class Executor(Protocol):

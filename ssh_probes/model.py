@@ -53,6 +53,17 @@ Facts = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class SSHOptions:
+    """Timeouts and limits shared by both executors (here so options need no asyncssh)."""
+
+    connect_timeout_s: float = 5.0
+    command_timeout_s: float = 10.0
+    output_cap_bytes: int = 1_000_000
+    max_channels: int = 8  # below sshd's default MaxSessions 10
+    keepalive_interval_s: float = 15.0
+
+
+@dataclass(frozen=True)
 class ProbeConfig:
     """Knobs that shape probe commands (never user text: numbers from settings)."""
 

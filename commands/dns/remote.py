@@ -7,10 +7,12 @@ Parsers are pure functions of the CommandResult.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ssh_probes.executor import Executor
 from ssh_probes.model import CommandResult
+
+if TYPE_CHECKING:
+    from ssh_probes.executor import Executor
 
 NOT_FOUND = 127  # what a shell (and LocalExecutor) reports for a missing command
 
