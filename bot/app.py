@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import hosts_text, logs, metrics, shutdown
 from bot.auth import Authorizer, command_action, load_policy
 from bot.render import blocks
+from bot.render.addresses import hosts_behind
 from bot.render.home import home_view
 from bot.service import COMMANDS, Runner, Who
 from bot.settings import Settings
@@ -138,6 +140,7 @@ class Bot:
         app.command("/triagebot")(self.on_help)
         app.action("rerun")(self.on_rerun)
         app.action("raw_output")(self.on_raw)
+        app.action(re.compile(r"^triage_host:"))(self.on_triage_host)
         app.event("app_home_opened")(self.on_home)
 
         @app.error
@@ -199,13 +202,15 @@ class Bot:
         channel: str,
         detail: str,
         thread_ts: str | None = None,
+        action: str | None = None,
+        rerun: bool = True,
     ) -> None:
         """Audit an accepted command or button, then run it."""
-        action = "button:rerun" if thread_ts else name
+        action = action or ("button:rerun" if thread_ts else name)
         audit_id = await self.repo.audit(
             user=user, channel=channel, action=action, detail=detail, outcome="accepted"
         )
-        await self.execute(name, words, user, channel, audit_id, thread_ts)
+        await self.execute(name, words, user, channel, audit_id, thread_ts, rerun=rerun)
 
     async def execute(
         self,
@@ -215,6 +220,8 @@ class Bot:
         channel: str,
         audit_id: int,
         thread_ts: str | None = None,
+        *,
+        rerun: bool = True,
     ) -> None:
         """Run a command and post its report; logged (with its run id) and counted.
 
@@ -227,7 +234,9 @@ class Bot:
             log.info("command started", extra={"user": user, "channel": channel})
             metrics.RUNS_IN_FLIGHT.inc()
             try:
-                outcome = await self._execute(name, words, user, channel, audit_id, thread_ts, runs)
+                outcome = await self._execute(
+                    name, words, user, channel, audit_id, thread_ts, runs, rerun
+                )
             except asyncio.CancelledError:
                 outcome = "interrupted"
                 await shutdown.interrupted(
@@ -254,6 +263,7 @@ class Bot:
         audit_id: int,
         thread_ts: str | None,
         runs: list[asyncio.Task[Report]],
+        rerun: bool = True,
     ) -> str:
         """Run, post, finish the audit; returns the outcome (report status or error kind)."""
         runner = self.commands[name]
@@ -284,7 +294,10 @@ class Bot:
             await self.poster.ephemeral(channel, user, f":x: {exc} (audit {audit_id})", thread_ts)
             await self.repo.finish_audit(audit_id, "error")
             return "error"
-        messages = blocks.report_messages(report, rerun=thread_ts is not None)
+        hosts = await self._hosts_behind(report)
+        messages = blocks.report_messages(
+            report, rerun=thread_ts is not None and rerun, triage_hosts=hosts
+        )
         ts = await self.poster.post(
             channel, messages, run_id=report.run_id, thread_ts=thread_ts, update_ts=placeholder
         )
@@ -344,8 +357,10 @@ class Bot:
         await ack()
         self.spawn(self.rerun(body))
 
-    async def rerun(self, body: dict[str, Any]) -> None:
-        """The work behind the Re-run button."""
+    async def rerun(
+        self, body: dict[str, Any], *, action: str = "button:rerun", rerun: bool = True
+    ) -> None:
+        """The work behind the Re-run (and Triage HOST) buttons: answered in the thread."""
         user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
         value = str(body["actions"][0].get("value") or "")
         name, _, rest = value.partition(" ")
@@ -353,14 +368,28 @@ class Bot:
         root = str(message.get("thread_ts") or message.get("ts") or "") or None
         if name not in self.commands:
             await self.poster.ephemeral(channel, user, f"`/{name}` is not available here.", root)
-            self._refuse(user, channel, "button:rerun", value, "unknown command")
+            self._refuse(user, channel, action, value, "unknown command")
             return
         decision = await self.auth.check(name, user, channel)
         if not decision.allowed:
             await self.poster.ephemeral(channel, user, f":no_entry: {decision.reason}", root)
-            self._refuse(user, channel, "button:rerun", value, decision.reason)
+            self._refuse(user, channel, action, value, decision.reason)
             return
-        await self.accepted(name, rest.split(), user, channel, value, thread_ts=root)
+        await self.accepted(
+            name, rest.split(), user, channel, value, thread_ts=root, action=action, rerun=rerun
+        )
+
+    async def on_triage_host(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Triage HOST on a dig/http result: the host behind an address, in the same thread."""
+        await ack()
+        self.spawn(self.rerun(body, action="button:triage_host", rerun=False))
+
+    async def _hosts_behind(self, report: Report) -> list[str]:
+        """Registered hosts whose address a dig or http report saw (for Triage buttons)."""
+        if report.command not in ("dig", "http"):
+            return []
+        registry = [(h.name, h.address) for h in await HostRepo(self.store).list()]
+        return hosts_behind(report, registry)
 
     async def on_raw(self, ack: Ack, body: dict[str, Any]) -> None:
         """Raw output: ephemeral when short, else a file in the thread."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
+from bot.render.addresses import triage_buttons
 from bot.render.summaries import summarize
 from commands.report import Report
 from ssh_probes.model import Finding
@@ -133,8 +134,8 @@ def changes_text(report: Report) -> str | None:
     return "  ".join(parts)
 
 
-def buttons(report: Report) -> Block:
-    """Re-run (same command and target) and Raw output (this run's stored output)."""
+def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block:
+    """Re-run, Raw output, and Triage HOST for registered hosts a dig/http report saw."""
     elements: list[dict[str, Any]] = [
         {
             "type": "button",
@@ -152,10 +153,11 @@ def buttons(report: Report) -> Block:
                 "value": f"{report.command}:{report.run_id}",
             }
         )
+    elements += triage_buttons(triage_hosts)
     return {"type": "actions", "block_id": "report_actions", "elements": elements}
 
 
-def summary(report: Report, *, rerun: bool = False) -> Message:
+def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] = ()) -> Message:
     """The channel message: status, target, duration, top findings with fixes, buttons."""
     title = f"{report.command} {report.target}"
     head = f"{STATUS_ICON[report.status]} {'Re-run: ' if rerun else ''}{title}"
@@ -176,7 +178,7 @@ def summary(report: Report, *, rerun: bool = False) -> Message:
     blocks += [section(_finding_text(f)) for f in report.findings[:TOP_FINDINGS]]
     if len(report.findings) > TOP_FINDINGS:
         blocks.append(context(f"and {len(report.findings) - TOP_FINDINGS} more in the thread"))
-    blocks.append(buttons(report))
+    blocks.append(buttons(report, triage_hosts))
     return {"text": fallback_text(report), "blocks": blocks}
 
 
@@ -214,9 +216,11 @@ def details(report: Report) -> list[Message]:
     return out
 
 
-def report_messages(report: Report, *, rerun: bool = False) -> list[Message]:
+def report_messages(
+    report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] = ()
+) -> list[Message]:
     """Everything to post for a report: the summary first, then its thread replies."""
-    return [summary(report, rerun=rerun), *details(report)]
+    return [summary(report, rerun=rerun, triage_hosts=triage_hosts), *details(report)]
 
 
 def running(command: str, target: str, what: str) -> Message:

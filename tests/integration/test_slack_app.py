@@ -301,3 +301,48 @@ async def test_dedupe_holds_on_each_database(store: Store, make_slack_app: MakeA
         await app.send(body, headers=headers)
     await app.bot.drain()
     assert await runs(app) == 1
+
+
+async def test_http_result_offers_triage_of_the_registered_host_behind_it(
+    slack_app: SlackApp,
+) -> None:
+    from bot.service import COMMANDS
+    from bot.store.hosts import HostRepo
+    from commands.hosts import HostSpec
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    await HostRepo(slack_app.bot.store).add(
+        HostSpec(name="web-1", address="127.0.0.1", host_keys=(key,))
+    )
+    slack_app.bot.commands["http"] = COMMANDS["http"]
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        await slack_app.bot.accepted("http", [url], "U1", "C1", f"/http {url}")
+        await slack_app.bot.drain()
+    finally:
+        server.close()
+        await server.wait_closed()
+    [(summary_ts, summary)] = slack_app.fake.summaries()
+    elements = next(b for b in summary["blocks"] if b["type"] == "actions")["elements"]
+    triage_button = next(e for e in elements if e["action_id"].startswith("triage_host:"))
+    assert triage_button["value"] == "triage web-1"
+    before = len(slack_app.fake.ok("chat.postMessage"))
+    status, _ = await slack_app.send(
+        action_body(triage_button["action_id"], triage_button["value"], message_ts=summary_ts)
+    )
+    assert status == 200
+    await slack_app.bot.drain()
+    new = slack_app.fake.ok("chat.postMessage")[before:]
+    assert new and all(p["thread_ts"] == summary_ts for p in new)
+    head = new[0]["blocks"][0]["text"]["text"]
+    assert head.endswith("triage web-1") and "Re-run" not in head
+    actions = [(e.action, e.outcome) for e in await SlackRepo(slack_app.bot.store).audit_events()]
+    assert actions == [("http", "posted"), ("button:triage_host", "posted")]
