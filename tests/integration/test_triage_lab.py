@@ -151,3 +151,43 @@ async def test_full_disk_over_ssh_names_the_biggest_directory(
     assert full[0].evidence["biggest"][0]["path"] == f"{full_disk}/var"
     assert f"{full_disk}/var " in full[0].suggestion
     assert any(r.probe == f"disk_usage:{full_disk}" and r.ok for r in report.results)
+
+
+@pytest.fixture
+def inodes_exhausted(tmp_path: Path) -> Iterator[str]:
+    """A loop-mounted ext4 made with 256 inodes, all used by small files in one directory."""
+    image, mount = tmp_path / "inodes.img", f"/mnt/tbl-inodes-{os.getpid()}"
+    subprocess.run(["truncate", "-s", "16M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-N", "256", str(image)], check=True)
+    os.makedirs(mount, exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", str(image), mount], check=True)
+    try:
+        os.makedirs(f"{mount}/sessions")
+        for i in range(1000):  # stops at ENOSPC: no inode left, with plenty of space
+            try:
+                Path(f"{mount}/sessions/s{i}").touch()
+            except OSError:
+                break
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", mount], check=False)
+        os.rmdir(mount)
+
+
+async def test_inodes_exhausted_over_ssh_names_the_directory(
+    lab_host: LabHost, inodes_exhausted: str
+) -> None:
+    report = await triage.run(target_for(lab_host), OPTS)
+    found = [
+        f
+        for f in report.findings
+        if f.code == "disk.inodes_full" and f.evidence["mount"] == inodes_exhausted
+    ]
+    assert len(found) == 1, report.findings
+    assert found[0].severity == "critical" and found[0].evidence["ifree"] == 0
+    assert found[0].evidence["biggest"][0]["path"] == f"{inodes_exhausted}/sessions"
+    # Space is not the problem here: no disk.full for this filesystem.
+    assert not [
+        f for f in report.findings
+        if f.code == "disk.full" and f.evidence["mount"] == inodes_exhausted
+    ]  # fmt: skip
