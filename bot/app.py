@@ -29,6 +29,7 @@ from bot.service import COMMANDS, Runner, Who
 from bot.settings import Settings
 from bot.slack import Poster, make_client
 from bot.store.db import Store
+from bot.store.digests import DigestRepo
 from bot.store.hosts import HostRepo
 from bot.store.models import utcnow
 from bot.store.runs import RunRepo
@@ -431,5 +432,6 @@ class Bot:
 
         runs = await RunRepo(self.store).history(None, utcnow() - timedelta(days=30), 200)
         names = [*self.commands, "hosts", "triagebot help"]
-        view = home_view([LOCAL_SPEC, *hosts], runs, names)
+        schedules = await DigestRepo(self.store).schedules()
+        view = home_view([LOCAL_SPEC, *hosts], runs, names, schedules)
         await self.client.views_publish(user_id=str(event["user"]), view=view)

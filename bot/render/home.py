@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.render.blocks import MAX_BLOCKS, STATUS_ICON, chunks, context, escape, section
+from bot.store.digests import Schedule
 from bot.store.runs import RunSummary
 from commands.hosts import HostSpec
 
@@ -13,9 +14,12 @@ RECENT = 10
 
 
 def home_view(
-    hosts: Sequence[HostSpec], runs: Sequence[RunSummary], commands: Sequence[str]
+    hosts: Sequence[HostSpec],
+    runs: Sequence[RunSummary],
+    commands: Sequence[str],
+    schedules: Sequence[Schedule] = (),
 ) -> dict[str, Any]:
-    """A `home` view: hosts (last triage status), the latest runs, and how to start."""
+    """A `home` view: hosts (last triage status), the latest runs, digest schedules."""
     last: dict[str, RunSummary] = {}
     for run in runs:  # newest first: keep the first seen per target
         if run.command == "triage":
@@ -45,4 +49,16 @@ def home_view(
     blocks += [section(c) for c in chunks("\n".join(host_lines) or "no hosts registered")]
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Recent runs"}})
     blocks += [section(c) for c in chunks("\n".join(run_lines) or "no runs yet")]
+    schedule_lines = [
+        f"`{s.id}`  <#{escape(s.channel)}>  `{escape(s.cron)}` {escape(s.tz)}"
+        f"  hosts={escape(s.hosts)}"
+        + (f"  domains={escape(','.join(s.domains))}" if s.domains else "")
+        + ("" if s.enabled else "  (disabled)")
+        for s in schedules
+    ]
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Digests"}})
+    blocks += [
+        section(c)
+        for c in chunks("\n".join(schedule_lines) or "no digest schedules (`/digest add`)")
+    ]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

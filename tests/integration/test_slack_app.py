@@ -278,6 +278,11 @@ async def test_help_and_home(slack_app: SlackApp) -> None:
     assert "/triage HOST [port N]" in json.loads(text)["text"]
     await slack_app.send(command_body("local"))
     await slack_app.bot.drain()
+    from bot.store.digests import DigestRepo
+
+    await DigestRepo(slack_app.bot.store).add(
+        "C1", "0 9 * * 1-5", "Europe/Paris", "web-*", ("api.example.com",), "U1"
+    )
     event = {
         "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
         "event": {"type": "app_home_opened", "user": "U1", "tab": "home", "channel": "D1"},
@@ -291,6 +296,7 @@ async def test_help_and_home(slack_app: SlackApp) -> None:
     home = json.dumps(view["view"])
     assert view["user_id"] == "U1" and "*local*" in home
     assert "run 1)" in home and "`triage local`" in home
+    assert "`0 9 * * 1-5` Europe/Paris" in home and "hosts=web-*" in home
 
 
 async def test_dedupe_holds_on_each_database(store: Store, make_slack_app: MakeApp) -> None:
