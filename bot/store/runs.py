@@ -57,6 +57,11 @@ def _connection_lost(store: Store, exc: StoreError) -> bool:
     cause = exc.__cause__
     if isinstance(cause, DBAPIError) and cause.connection_invalidated:
         return True
+    # SQLSTATE 08xxx (connection exception) and 57xxx (admin shutdown, "the database system
+    # is starting up / shutting down") come as plain DBAPIErrors from asyncpg.
+    sqlstate = str(getattr(getattr(cause, "orig", None), "sqlstate", "") or "")
+    if sqlstate[:2] in ("08", "57"):
+        return True
     return isinstance(cause, OSError | InterfaceError | OperationalError)
 
 

@@ -1,0 +1,1 @@
+"""The load, fault and hostile-input suite (issue 8): tests, not timings."""

@@ -1,0 +1,113 @@
+"""The Slack app under load over real HTTP (signed requests, fake Web API on 127.0.0.1).
+
+200 slash commands in 10 seconds, with some deliveries retried by "Slack": every one acked,
+run once and answered once. Then Slack answering 500 for a while: the outbox posts every
+report exactly once when it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.store.runs import RunRepo
+from bot.store.slack import SlackRepo
+from tests.slack_fixtures import (
+    Scripted,
+    SlackApp,
+    command_body,
+    fast_triage,
+    signed_headers,
+)
+
+pytestmark = pytest.mark.slow
+
+MakeApp = Callable[..., Awaitable[SlackApp]]
+COMMANDS = 200
+SPAN_S = 10.0
+
+
+def run_of(summary: dict[str, Any]) -> int:
+    """The run id a summary message carries on its Raw output button ("triage:N")."""
+    actions = next(b for b in summary["blocks"] if b["type"] == "actions")
+    value = actions["elements"][1]["value"]
+    assert value.startswith("triage:")
+    return int(value.split(":", 1)[1])
+
+
+def summaries(app: SlackApp) -> list[dict[str, Any]]:
+    """Every summary posted to a channel (not into a thread)."""
+    return [body for _ts, body in app.fake.summaries()]
+
+
+async def test_200_commands_in_10_seconds(make_slack_app: MakeApp) -> None:
+    app = await make_slack_app()
+    app.bot.commands["triage"] = fast_triage(("load",))
+    bodies = [command_body("local", user=f"U{i}", channel=f"C{i % 7}") for i in range(COMMANDS)]
+    # Slack re-delivers some (same trigger_id) a quarter of a second after the first.
+    retried = sorted(random.Random(8).sample(range(COMMANDS), 20))
+
+    async def send(i: int, body: str, retry: int = 0) -> tuple[int, str]:
+        await asyncio.sleep(i * SPAN_S / COMMANDS)  # a steady 20 commands per second
+        headers = signed_headers(body)
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return await app.send(body, headers=headers)
+
+    answers = await asyncio.gather(
+        *(send(i, body) for i, body in enumerate(bodies)),
+        *(send(i + 5, bodies[i], retry=1) for i in retried),
+    )
+    first, retries = answers[:COMMANDS], answers[COMMANDS:]
+    assert all(s == 200 and "Working on it" in json.loads(t)["text"] for s, t in first)
+    assert all(s == 200 for s, _ in retries)  # acked, not run again
+    await app.bot.drain()
+    assert await RunRepo(app.bot.store).count() == COMMANDS
+    posted = summaries(app)
+    run_ids = Counter(run_of(s) for s in posted)
+    assert len(posted) == COMMANDS and set(run_ids.values()) == {1}  # each answered once
+    events = await SlackRepo(app.bot.store).audit_events()
+    assert sorted(e.user_id or "" for e in events) == sorted(f"U{i}" for i in range(COMMANDS))
+    assert {e.outcome for e in events} == {"posted"}
+    assert sorted(e.run_id or 0 for e in events) == sorted(run_ids)
+    assert await SlackRepo(app.bot.store).pending() == []
+
+
+async def test_slack_500_storm_then_recovery_posts_each_report_once(
+    make_slack_app: MakeApp,
+) -> None:
+    app = await make_slack_app()
+    app.bot.commands["triage"] = fast_triage(("load", "disk"))
+    reports = 20
+    # Far more 500s than the client retries: some reports stop before their summary,
+    # some between the summary and a thread reply; all wait in the outbox.
+    app.fake.answer("chat.postMessage", *[Scripted(status=500)] * 45)
+    await asyncio.gather(*(app.send(command_body("local", user=f"U{i}")) for i in range(reports)))
+    await app.bot.drain()
+    repo = SlackRepo(app.bot.store)
+    assert await repo.pending(), "the storm left nothing in the outbox"
+    for _ in range(10):  # bounded: each flush retries every pending entry once
+        if await app.bot.poster.flush() == 0:
+            break
+    assert await repo.pending() == []
+    assert await app.bot.poster.flush() == 0  # nothing more to post
+    posted = summaries(app)
+    assert Counter(run_of(s) for s in posted) == Counter(range(1, reports + 1))
+    # Every thread got its replies once: one per area, no repeats after the resumes.
+    by_ts = {ts: run_of(body) for ts, body in app.fake.summaries()}
+    replies = Counter(
+        (c.body["thread_ts"], c.body["text"])
+        for c in app.fake.all("chat.postMessage")
+        if c.status == 200 and "thread_ts" in c.body
+    )
+    assert set(replies.values()) == {1}
+    assert {ts for ts, _ in replies} == set(by_ts)
+    assert len(replies) == 2 * reports  # cpu and disk
+    events = await repo.audit_events()
+    assert len(events) == reports and {e.outcome for e in events} <= {"posted", "queued"}
