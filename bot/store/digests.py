@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.db import Store
 from bot.store.models import Base, JSONType, UTCDateTime, utcnow
-from bot.store.slack import OutboxRow, Pending
+from bot.store.slack import OutboxRow, Pending, pending_from
 from ssh_probes.errors import InputError, StoreError
 
 
@@ -232,16 +232,7 @@ class DigestRepo:
                 return None, None, "outbox entry gone"
             pending = None
             if not row.done:
-                pending = Pending(
-                    row.id,
-                    row.channel,
-                    row.run_id,
-                    row.thread_ts,
-                    row.update_ts,
-                    row.summary_ts,
-                    list(row.messages),
-                    row.next_index,
-                )
+                pending = pending_from(row)
             return pending, row.summary_ts, row.last_error
 
     async def abandon(self, outbox_id: int) -> None:

@@ -196,7 +196,7 @@ class SlackRepo:
         async with self.store.session() as session:
             session.add(row)
             await session.flush()
-            return _pending(row)
+            return pending_from(row)
 
     async def progress(
         self, entry_id: int, next_index: int, summary_ts: str | None, done: bool
@@ -227,7 +227,7 @@ class SlackRepo:
                 .order_by(OutboxRow.id)
                 .limit(limit)
             )
-            return [_pending(r) for r in rows]
+            return [pending_from(r) for r in rows]
 
     async def raw_outputs(self, run_id: int) -> list[tuple[str, str, str]]:
         """(probe, host, raw) of a stored run, as stored (capped and redacted)."""
@@ -240,7 +240,8 @@ class SlackRepo:
             return [(p, h, r) for p, h, r in rows.all()]
 
 
-def _pending(row: OutboxRow) -> Pending:
+def pending_from(row: OutboxRow) -> Pending:
+    """The outbox row as the poster's work item."""
     return Pending(
         row.id,
         row.channel,
