@@ -25,7 +25,7 @@ pytestmark = pytest.mark.lab
 
 # The lab shares this machine's CPUs with the test run: keep the load rule out of the way.
 CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
-STORM_PORT, STORM_N = 8081, 250
+STORM_PORT, STORM_N = 8081, 300
 SYN_PORT, SYN_N = 9443, 15
 LEAK_PORT, LEAK_N = 8090, 25
 
@@ -60,13 +60,13 @@ def close_wait(lab_host: LabHost) -> Iterator[int]:
 
 
 async def test_time_wait_storm_names_the_server_port(lab_host: LabHost) -> None:
-    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
+    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N, at_least=210)
     found = tcp_findings(
         await triage.run(target_for(lab_host), options(replace(CALM, time_wait_warning=200)))
     )
     assert set(found) == {"tcp.time_wait_high"}
     storm = found["tcp.time_wait_high"]
-    assert storm.severity == "warning"  # 250 is under 5 x 200
+    assert storm.severity == "warning"  # at most 300, under 5 x 200
     top = storm.evidence["peers"][0]
     assert {k: top[k] for k in ("address", "port", "loopback")} == {
         "address": "127.0.0.1",
@@ -80,7 +80,7 @@ async def test_time_wait_storm_names_the_server_port(lab_host: LabHost) -> None:
 
 
 async def test_storm_under_the_default_threshold_is_quiet(lab_host: LabHost) -> None:
-    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N)
+    seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N, at_least=100)
     report = await triage.run(target_for(lab_host), options())
     assert tcp_findings(report) == {}
     facts = next(r.facts for r in report.results if r.probe == "connections")

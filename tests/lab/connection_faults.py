@@ -110,18 +110,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
-def time_wait_storm(host: LabHost, port: int, n: int) -> int:
+def time_wait_storm(host: LabHost, port: int, n: int, at_least: int | None = None) -> int:
     """N short connections to 127.0.0.1:port, client closing first; the TIME-WAIT count seen.
 
-    Usually N, but not always: on this machine a storm of 250 has ended with 249 and once
-    with 242 TIME-WAIT sockets (plus one pair still closing), so this waits for 90% of N and
-    callers compare with the count returned.
+    Usually N, but not always: on this machine a storm of 250 has ended with 249, 242 and,
+    in a full CI run, fewer than 225 TIME-WAIT sockets, so this waits for `at_least` (90% of
+    N by default) and callers compare with the count returned.
     """
     # Loopback connects may reuse a TIME-WAIT port after 1 s (tcp_tw_reuse=2, the default):
     # on a busy machine the storm outlasts that and ends with fewer than N. Off in this netns.
     host.exec(["sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=0"])
     host.exec([PYTHON, "-c", STORM, str(port), str(n)], timeout=60)
-    wait_for(host, "time-wait", n * 9 // 10, None)
+    wait_for(host, "time-wait", n * 9 // 10 if at_least is None else at_least, None)
     return count_state(host, "time-wait", with_process=False)
 
 

@@ -65,8 +65,19 @@ async def test_200_commands_in_10_seconds(make_slack_app: MakeApp) -> None:
         *(send(i + 5, bodies[i], retry=1) for i in retried),
     )
     first, retries = answers[:COMMANDS], answers[COMMANDS:]
-    assert all(s == 200 and "Working on it" in json.loads(t)["text"] for s, t in first)
-    assert all(s == 200 for s, _ in retries)  # acked, not run again
+    assert all(s == 200 for s, _ in answers)
+
+    def working(text: str) -> bool:
+        return bool(text) and "Working on it" in json.loads(text)["text"]
+
+    # Whichever delivery of a command arrives first runs it (on a busy machine the retry can
+    # overtake the original); the other is acked with an empty body and not run again.
+    retried_first = dict(zip(retried, retries, strict=True))
+    for i, (_, text) in enumerate(first):
+        if i in retried_first:
+            assert working(text) != working(retried_first[i][1]), i
+        else:
+            assert working(text), i
     await app.bot.drain()
     assert await RunRepo(app.bot.store).count() == COMMANDS
     posted = summaries(app)
