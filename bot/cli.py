@@ -133,6 +133,32 @@ def dig(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     _run_words("dig", ctx, as_json)
 
 
+ranges_app = typer.Typer(help="CDN and cloud IP ranges.", no_args_is_help=True)
+app.add_typer(ranges_app, name="ranges")
+
+
+@ranges_app.command("update")
+def ranges_update() -> None:
+    """Fetch the providers' published IP ranges (needs internet) and rewrite the data files."""
+    import asyncio
+
+    import httpx
+
+    from commands.dns.ranges import RANGES_DIR, update_ranges
+    from ssh_probes.errors import InputError
+
+    async def go() -> dict[str, int]:
+        async with httpx.AsyncClient(timeout=20, follow_redirects=True) as client:
+            return await update_ranges(RANGES_DIR, client)
+
+    try:
+        counts = asyncio.run(go())
+    except (httpx.HTTPError, ValueError) as exc:
+        raise InputError(f"ranges update failed, files unchanged: {exc}") from None
+    for key, n in sorted(counts.items()):
+        typer.echo(f"{key:20} {n} prefixes")
+
+
 @hosts_app.command("add")
 def hosts_add(
     name: Annotated[str, typer.Argument(help="Registry name, e.g. web-1.")],

@@ -156,6 +156,7 @@ async def update_ranges(dest_dir: Path, client: HTTPClient) -> dict[str, int]:
     Azure Front Door is not refreshed here: its service-tag file moves to a new URL weekly.
     """
     counts: dict[str, int] = {}
+    texts: dict[str, str] = {}
     current = {r.key: r.meta for r in load(RANGES_DIR)}
     for key, urls in OFFICIAL.items():
         cidrs: list[str] = []
@@ -166,8 +167,15 @@ async def update_ranges(dest_dir: Path, client: HTTPClient) -> dict[str, int]:
                 cidrs += _from_json(key, response.json())
             else:
                 cidrs += [line.strip() for line in response.text.splitlines() if line.strip()]
-        text = _render(key, current.get(key, {}), urls, cidrs)
-        (dest_dir / f"{key}.txt").write_text(text, encoding="utf-8")
+        if not cidrs:
+            raise ValueError(f"{key}: the official list was empty; nothing was changed")
+        texts[key] = _render(key, current.get(key, {}), urls, cidrs)
         counts[key] = len(cidrs)
+    # Every list fetched and checked before any file changes: a failure half-way keeps the
+    # old data whole. Each file is replaced by rename, never left half-written.
+    for key, text in texts.items():
+        tmp = dest_dir / f".{key}.txt.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(dest_dir / f"{key}.txt")
     load.cache_clear()
     return counts

@@ -111,3 +111,18 @@ async def test_update_ranges_rewrites_each_official_list(tmp_path: Path) -> None
         "kind": "cloud",
         "range": "3.5.140.0/22",
     }
+
+
+async def test_update_ranges_failing_half_way_changes_no_file(tmp_path: Path) -> None:
+    (tmp_path / "cloudflare.txt").write_text("old cloudflare data\n")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "cloudflare" in str(request.url):
+            return httpx.Response(200, text="173.245.48.0/20\n")
+        return httpx.Response(503, text="unavailable")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(httpx.HTTPStatusError):
+            await update_ranges(tmp_path, client)
+    assert (tmp_path / "cloudflare.txt").read_text() == "old cloudflare data\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cloudflare.txt"]
