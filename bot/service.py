@@ -11,6 +11,7 @@ from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
 from bot.store.runs import RunRepo
+from commands import validate
 from commands.hosts import HostSpec, key_file
 from commands.report import Report
 from ssh_probes.errors import InputError
@@ -138,7 +139,7 @@ async def http_check(
     from commands import http
     from ssh_probes.executor import executor_for
 
-    request = http.parse(words.split() if isinstance(words, str) else words)
+    request = http.parse(validate.words_of(words))
     options = http_options(settings)
     if request.from_host is None:
         report = await http.run(request, options)
@@ -158,11 +159,12 @@ async def dig_name(
     """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store."""
     from commands import dig, watch
 
-    if watch.is_watch("dig", words.split() if isinstance(words, str) else words):
+    words = validate.words_of(words)
+    if watch.is_watch("dig", words):
         from bot.digests.command import watch_command  # `dig watch|unwatch DOMAIN`
 
         return await watch_command(store, settings, words, who)
-    request = dig.parse(words.split() if isinstance(words, str) else words)
+    request = dig.parse(words)
     options = dig.DigOptions(timeout_s=settings.dns_timeout_s, ssh=ssh_options(settings))
     target = None
     if request.from_host is not None:

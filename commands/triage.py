@@ -49,7 +49,7 @@ class TriageOptions:
 
 def parse(text: str | Sequence[str]) -> TriageRequest:
     """Parse the text (or the words) after `/triage`: `HOST [port N] [url URL]`."""
-    words = text.split() if isinstance(text, str) else list(text)
+    words = validate.words_of(text)
     if not words or len(words) % 2 == 0 or len(words) > 5:
         raise InputError(USAGE)
     host = validate.host_name(words[0])

@@ -13,7 +13,7 @@ from bot.store.db import Store
 from bot.store.digests import DigestRepo, Schedule
 from bot.store.models import utcnow
 from commands import digest as parser
-from commands import watch
+from commands import validate, watch
 from commands.report import Report
 from ssh_probes.errors import InputError
 from ssh_probes.model import LOCAL_HOST, ProbeResult
@@ -59,7 +59,7 @@ async def digest_command(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who
 ) -> Report:
     """`/digest add|list|remove|run`: change or show schedules, or post one now."""
-    words = words.split() if isinstance(words, str) else list(words)
+    words = validate.words_of(words)
     request = parser.parse(words)
     repo = DigestRepo(store)
     started, t0 = utcnow(), time.monotonic()
@@ -112,7 +112,7 @@ async def watch_command(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who
 ) -> Report:
     """`dig watch DOMAIN` / `dig unwatch DOMAIN`: the domains every digest follows."""
-    words = words.split() if isinstance(words, str) else list(words)
+    words = validate.words_of(words)
     request = watch.parse(words)
     repo = DigestRepo(store)
     started, t0 = utcnow(), time.monotonic()

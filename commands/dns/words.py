@@ -14,7 +14,7 @@ _BRACKETED = re.compile(r"^\[([0-9a-fA-F:.]+)\](?::([0-9]{1,5}))?$")
 
 def shown(text: str) -> str:
     """The user's word, quoted and cut short for an error message."""
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return validate.show(text, 60)
 
 
 def parse_resolver(text: str) -> Server:

@@ -88,8 +88,7 @@ class HttpRequest:
 
 def _show(text: str) -> str:
     """Quote user text for an error line: redacted, escaped, shortened."""
-    text = redact(text)
-    return repr(text if len(text) <= 80 else text[:77] + "...")
+    return validate.show(redact(text))
 
 
 def shown_url(url: str) -> str:
