@@ -104,19 +104,12 @@ def _ago(delta: timedelta) -> str:
     return f"{s // 86_400} days ago"
 
 
-def disk_points(rows: list[tuple[datetime, dict[str, Any]]], host: str) -> Series:
-    """'host mount' -> (time, use %), use computed as df does: used / (used + available)."""
+def disk_points(rows: list[tuple[datetime, dict[str, float]]], host: str) -> Series:
+    """'host mount' -> (time, use %), from the stored points (mount -> use %) of each run."""
     out: Series = {}
-    for at, facts in rows:
-        for fs in facts.get("filesystems") or []:
-            used, avail = fs.get("used_kb"), fs.get("avail_kb")
-            if isinstance(used, int) and isinstance(avail, int) and used + avail > 0:
-                pct = 100.0 * used / (used + avail)
-            elif isinstance(fs.get("use_pct"), int | float):
-                pct = float(fs["use_pct"])
-            else:
-                continue
-            out.setdefault(f"{host} {fs['mount']}", []).append((at, pct))
+    for at, use in rows:
+        for mount, pct in use.items():
+            out.setdefault(f"{host} {mount}", []).append((at, float(pct)))
     return out
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -92,8 +92,8 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(self.explain(exc)) from exc
 
-    async def upgrade(self) -> str:
-        """Apply every pending migration; returns the revision now in place."""
+    async def upgrade(self, revision: str = "head") -> str:
+        """Apply pending migrations up to `revision`; returns the revision now in place."""
 
         def _run(conn: Connection) -> None:
             from alembic import command
@@ -102,14 +102,14 @@ class Store:
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
 
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(_run)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(self.explain(exc)) from exc
-        return HEAD_REVISION
+        return HEAD_REVISION if revision == "head" else revision
 
     async def ensure_schema(self) -> None:
         """Migrate when the schema is behind; cheap when it is current (no Alembic import)."""

@@ -2,8 +2,9 @@
 
 Every query is bounded by host and served by an index: the latest triage run of a host by
 ix_runs_target_started, its probe results by ix_probe_results_host_probe (host, probe,
-run_id), findings by ix_findings_run_id. Disk series take the last SERIES_POINTS results of
-each host within the window, so a digest costs the same after a month as after a day.
+run_id), findings by ix_findings_run_id. Disk series read disk_points (ix_disk_points_host_at),
+the last SERIES_POINTS runs of each host within the window, so a digest costs the same after
+a month as after a day.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, union_all
 
 from bot.store.db import Store
-from bot.store.models import FindingRow, HostRow, ProbeResultRow, RunRow
+from bot.store.models import DiskPointRow, FindingRow, HostRow, ProbeResultRow, RunRow
 
 SERIES_POINTS = 96
 RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -91,30 +92,30 @@ async def host_states(store: Store, hosts: list[str]) -> list[HostState]:
 
 async def disk_series(
     store: Store, hosts: list[str], since: datetime, points: int = SERIES_POINTS
-) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
-    """host -> [(run start, disk facts)] of its last `points` ok disk results since `since`."""
+) -> dict[str, list[tuple[datetime, dict[str, float]]]]:
+    """host -> [(run start, mount -> use %)], its last `points` runs since `since`, oldest first.
+
+    Reads the small disk_points rows written when each run was saved, one indexed range scan
+    (ix_disk_points_host_at, newest first, LIMIT) per host, sent as one statement.
+    """
     if not hosts:
         return {}
     parts = [
-        select(ProbeResultRow.host, RunRow.started_at, ProbeResultRow.facts)
-        .join(RunRow, RunRow.id == ProbeResultRow.run_id)
-        .where(
-            ProbeResultRow.host == h,
-            ProbeResultRow.probe == "disk",
-            ProbeResultRow.ok.is_(True),
-            RunRow.started_at >= since,
-        )
-        .order_by(ProbeResultRow.run_id.desc())
+        select(DiskPointRow.host, DiskPointRow.at, DiskPointRow.use_pct)
+        .where(DiskPointRow.host == h, DiskPointRow.at >= since)
+        .order_by(DiskPointRow.at.desc())
         .limit(points)
         .subquery()
         .select()
         for h in hosts
     ]
-    out: dict[str, list[tuple[datetime, dict[str, Any]]]] = {h: [] for h in hosts}
+    out: dict[str, list[tuple[datetime, dict[str, float]]]] = {h: [] for h in hosts}
     async with store.session() as session:
         query = union_all(*parts) if len(parts) > 1 else parts[0]
-        for host, started_at, facts in await session.execute(query):
-            out[host].append((started_at, facts))
+        for host, at, use in await session.execute(query):
+            out[host].append((at, use))
+    for series in out.values():
+        series.sort(key=lambda p: p[0])
     return out
 
 

@@ -94,6 +94,9 @@ class RunRow(Base):
     findings: Mapped[list[FindingRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
+    disk_points: Mapped[list[DiskPointRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class ProbeResultRow(Base):
@@ -137,3 +140,20 @@ class FindingRow(Base):
     host: Mapped[str] = mapped_column(String(64), nullable=False, default="")
 
     run: Mapped[RunRow] = relationship(back_populates="findings")
+
+
+class DiskPointRow(Base):
+    """Disk use per mount of one host in one run: the digest's forecast input."""
+
+    __tablename__ = "disk_points"
+    __table_args__ = (Index("ix_disk_points_host_at", "host", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    host: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # the run's start
+    use_pct: Mapped[dict[str, float]] = mapped_column(JSONType, nullable=False)  # mount -> %
+
+    run: Mapped[RunRow] = relationship(back_populates="disk_points")

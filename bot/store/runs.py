@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.store.db import Store
-from bot.store.models import FindingRow, ProbeResultRow, RunRow
+from bot.store.disk_points import use_by_mount
+from bot.store.models import DiskPointRow, FindingRow, ProbeResultRow, RunRow
 from commands.report import Report
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
@@ -163,6 +164,11 @@ class RunRepo:
                 host=f.host,
             )
             for f in report.findings
+        ]
+        run.disk_points = [
+            DiskPointRow(host=r.host, at=report.started_at, use_pct=use)
+            for r in report.results
+            if r.probe == "disk" and r.ok and (use := use_by_mount(r.facts))
         ]
         async with self.store.session() as session:
             session.add(run)

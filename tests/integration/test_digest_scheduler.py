@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.slack import Poster, make_client
 from bot.store.db import Store
 from bot.store.digests import DigestRepo
-from bot.store.models import FindingRow, HostRow, ProbeResultRow, RunRow
+from bot.store.models import DiskPointRow, FindingRow, HostRow, ProbeResultRow, RunRow
 from bot.store.retention import prune
 from bot.store.runs import RunRepo
 from bot.store.slack import OutboxRow
@@ -208,8 +208,10 @@ async def test_retention_prunes_old_runs_in_batches_and_keeps_new_ones(store: St
         runs = sorted(await session.scalars(select(RunRow.id)))
         results = await session.scalar(select(func.count(ProbeResultRow.id)))
         findings = await session.scalar(select(func.count(FindingRow.id)))
+        points = sorted(await session.scalars(select(DiskPointRow.run_id)))
     assert runs == sorted(keep)
     assert (results, findings) == (3, 0)
+    assert points == sorted(keep)
     assert await prune(store, now - timedelta(days=30), batch=10) == 0
 
 
