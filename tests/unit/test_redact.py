@@ -8,6 +8,8 @@ unchanged (redaction that eats ordinary output hides evidence).
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ssh_probes.redact import MASK, redact
 
@@ -218,3 +220,52 @@ def test_context_is_kept() -> None:
     assert out == f"app 1 mysqld --user=mysql --password={MASK} --port=3306"
     url = redact("redis-cli -u redis://:pw123456@cache:6379/0 ping")
     assert url == f"redis-cli -u redis://:{MASK}@cache:6379/0 ping"
+
+
+def redact_every_pattern(text: str) -> str:
+    """The reference: every pattern applied, no literal pre-checks."""
+    from ssh_probes.redact import _PATTERNS
+
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_pre_checks_skip_nothing_on_the_corpus() -> None:
+    for line, _ in CORPUS:
+        for text in (line, line.upper(), line.lower(), f"{line}\n{line.swapcase()}\n"):
+            assert redact(text) == redact_every_pattern(text), text
+
+
+def test_unicode_folding_is_not_left_to_the_pre_checks() -> None:
+    # U+017F LONG S matches "s" under (?i) but str.lower() keeps it: non-ASCII text skips the
+    # pre-checks, so the keyword pattern still runs and the value is masked.
+    line = "PA\u017f\u017fWORD=hunter2"
+    assert "hunter2" not in redact(line)
+    assert redact(line) == redact_every_pattern(line)
+
+
+def _fragments() -> list[str]:
+    words = [w for line, secrets in CORPUS for w in (*line.split(), *secrets)]
+    return [
+        *words,
+        " ",
+        "\n",
+        "=",
+        ":",
+        "-u ",
+        "--user=",
+        "://",
+        "@",
+        "\u017f",
+        "\u212a",
+        "\u00e9",
+        "\t",
+    ]
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_fragments()) | st.text(max_size=8), max_size=30))
+def test_pre_checks_agree_with_running_every_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert redact(text) == redact_every_pattern(text)
