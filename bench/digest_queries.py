@@ -163,6 +163,42 @@ async def timed(work: Callable[[], Awaitable[None]], repeat: int) -> dict[str, f
             "max_ms": round(max(times), 1), "runs": repeat}  # fmt: skip
 
 
+# The statements the digest and history send (one host's branch of each union), for the plan.
+PLANS = {
+    "digest: latest triage run of a host": (
+        "SELECT id FROM runs WHERE target = 'host-042' AND command = 'triage' "
+        "ORDER BY started_at DESC, id DESC LIMIT 1"
+    ),
+    "digest: disk points of a host": (
+        "SELECT host, at, use_pct FROM disk_points WHERE host = 'host-042' "
+        "AND at >= :since ORDER BY at DESC LIMIT 96"
+    ),
+    "history 24h": (
+        "SELECT * FROM runs WHERE started_at >= :day AND (target = 'host-042' OR target "
+        "LIKE 'host-042 %') ORDER BY started_at DESC, id DESC LIMIT 100"
+    ),
+}
+
+
+async def plans(store: Store) -> dict[str, list[str]]:
+    """The indexes each statement's plan uses (EXPLAIN / EXPLAIN QUERY PLAN)."""
+    sqlite = store.engine.dialect.name == "sqlite"
+    since, day = NOW - timedelta(days=14), NOW - timedelta(days=1)
+    if sqlite:  # stored as UTC text without a zone
+        since_v: Any = since.strftime("%Y-%m-%d %H:%M:%S.%f")
+        day_v: Any = day.strftime("%Y-%m-%d %H:%M:%S.%f")
+    else:
+        since_v, day_v = since, day
+    out = {}
+    async with store.engine.connect() as conn:
+        for name, sql in PLANS.items():
+            prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+            rows = await conn.execute(text(prefix + sql), {"since": since_v, "day": day_v})
+            words = " ".join(str(r[-1]) for r in rows).replace("(", " ").replace(")", " ")
+            out[name] = sorted({w for w in words.split() if w.startswith("ix_")}) or ["no index"]
+    return out
+
+
 async def measure(url: str, repeat: int) -> dict[str, Any]:
     store = Store(url)
     try:
@@ -181,6 +217,7 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
         works = {"digest_100_hosts": digest, "history_one_target_24h": history_24h,
                  "history_one_target_30d_limit_100": history_30d}  # fmt: skip
         out: dict[str, Any] = {name: await timed(w, repeat) for name, w in works.items()}
+        out["plans"] = await plans(store)
         for dropped, work in ABLATIONS:
             async with store.engine.begin() as conn:
                 for index in dropped:
