@@ -6,7 +6,9 @@ Run as root from the repository root (Ansible in .cache/venv-ansible, see bench/
 
 For each fleet size, the median wall time (after one warm-up) of: `commands.triage.run` with
 default options on every host at once, in-process; `ansible lab -m shell|raw` with the same
-commands (forks = hosts, pipelining on); one OpenSSH `ssh` per host, all at once. Then, once
+commands (forks = hosts, pipelining on); one OpenSSH `ssh` per host, all at once; and the
+floor none of them can beat on this lab, the same commands run in each host's namespace with
+no SSH at all (`commands_only`). Then, once
 at the largest size, where triagebot's time goes (connect, probes, rules) and the resident
 memory of a child process that runs the triage. Lab hosts share this machine's cores.
 """
@@ -139,6 +141,7 @@ def measure(n: int, hosts: list[LabHost], tools: Tools, args: argparse.Namespace
     work: dict[str, Callable[[], float]] = {
         "triagebot": lambda: asyncio.run(triage_all(targets)),
         "ssh": lambda: tools.parallel_ssh(hosts[:n], script, probes),
+        "commands_only": lambda: tools.commands_only(hosts[:n], script, probes),
     }
     for module in args.ansible_modules:
         work[f"ansible_{module}"] = partial(tools.ansible, hosts[:n], script, module, probes)
@@ -150,7 +153,7 @@ def measure(n: int, hosts: list[LabHost], tools: Tools, args: argparse.Namespace
         print(f"  {n:>3} hosts  {name:16} median {row[name]['median_s']:.3f}s", flush=True)
     ours = row["triagebot"]["median_s"]
     for name in work:
-        if name != "triagebot":
+        if name not in ("triagebot", "commands_only"):
             row[f"ratio_{name}"] = row[name]["median_s"] / ours
     row["reference"] = REFERENCE.get(n)
     return row

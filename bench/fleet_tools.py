@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ssh_probes.model import HostTarget, ProbeConfig
 from ssh_probes.probes import DEFAULT_PROBES, build
-from tests.lab.netns import LabHost
+from tests.lab.netns import NETNS_DIR, SYSTEM_PATH, LabHost
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSIBLE_VENV = ROOT / ".cache" / "venv-ansible"
@@ -87,6 +87,33 @@ class Tools:
             o.close()
             if code != 0 or text.count(MARK) != probes:
                 raise RuntimeError(f"ssh to {h.name} failed ({code}): {text[-500:]}")
+        return elapsed
+
+    def commands_only(self, hosts: list[LabHost], script: str, probes: int) -> float:
+        """The floor: the same script in each host's namespace at once, no SSH at all.
+
+        nsenter into the host's network namespace (so `ss` sees its sockets), the environment
+        its sshd gives a session (PATH with the host's bin dir, its empty HOME), bash as
+        root's login shell would run it; seconds (raises if any run failed).
+        """
+        outs = [(self.dir / f"local-{h.name}.out").open("w+") for h in hosts]
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                ["nsenter", f"--net={NETNS_DIR / h.netns}", "bash", "-c", script],
+                stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.STDOUT,
+                env={"PATH": f"{h.workdir}/bin:{SYSTEM_PATH}", "HOME": f"{h.workdir}/home"},
+            )
+            for h, o in zip(hosts, outs, strict=True)
+        ]  # fmt: skip
+        codes = [p.wait(timeout=120) for p in procs]
+        elapsed = time.perf_counter() - t0
+        for h, o, code in zip(hosts, outs, codes, strict=True):
+            o.seek(0)
+            text = o.read()
+            o.close()
+            if code != 0 or text.count(MARK) != probes:
+                raise RuntimeError(f"commands on {h.name} failed ({code}): {text[-500:]}")
         return elapsed
 
     def write_ansible(self, hosts: list[LabHost]) -> Path:

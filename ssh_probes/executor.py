@@ -44,6 +44,11 @@ from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options ne
 # Probe parsers expect C-locale output (decimal points, English words) on every host.
 LOCALE_ENV = {"LC_ALL": "C"}
 SSH_KILL_GRACE_S = 0.25
+# AES-GCM first: in asyncssh each ChaCha20-Poly1305 packet costs several Python-level cipher
+# set-ups (14 us to seal a 200-byte packet here, against 2.5 us for AES-GCM), and sshd has
+# AES-NI. Every default stays offered after them, so a server without GCM still connects.
+CIPHERS = ("aes256-gcm@openssh.com", "aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+           "aes256-ctr", "aes192-ctr", "aes128-ctr")  # fmt: skip
 # Every connection this process opened, for the bot's gauge; dead ones drop out by themselves.
 _CONNECTIONS: weakref.WeakSet[asyncssh.SSHClientConnection] = weakref.WeakSet()
 
@@ -277,6 +282,7 @@ class SSHExecutor(_ExecutorBase):
                     username=t.user,
                     known_hosts=(keys, cas, revoked),
                     server_host_key_algs=host_key_algs(keys, cas),
+                    encryption_algs=list(CIPHERS),
                     client_keys=client_keys,
                     # Nothing from ~/.ssh or the environment: no config file, agent,
                     # default keys, X.509 bundle, GSS or host-based auth.

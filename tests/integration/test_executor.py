@@ -566,3 +566,19 @@ async def test_ssh_server_that_never_speaks_is_a_timeout() -> None:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.lab
+async def test_ssh_prefers_aes_gcm_and_still_connects_without_it(lab_host: LabHost) -> None:
+    async with SSHExecutor(target_for(lab_host), OPTS) as ex:
+        assert (await ex.run(["true"])).ok
+        assert ex._conn is not None
+        assert ex._conn.get_extra_info("send_cipher") == "aes256-gcm@openssh.com"
+    # A server that allows ChaCha20-Poly1305 only: the defaults after GCM still reach it.
+    lab_host.extra_config.append("Ciphers chacha20-poly1305@openssh.com")
+    lab_host.stop_sshd()
+    lab_host.start_sshd()
+    async with SSHExecutor(target_for(lab_host), OPTS) as ex:
+        assert (await ex.run(["true"])).ok
+        assert ex._conn is not None
+        assert ex._conn.get_extra_info("send_cipher") == "chacha20-poly1305@openssh.com"
