@@ -3,6 +3,7 @@
 Run as root from the repository root (Ansible in .cache/venv-ansible, see bench/README.md):
 
     .venv/bin/python -m bench.fleet [--sizes 1 10 50] [--runs 5] [--ansible-modules shell raw]
+        [--own-pids]
 
 For each fleet size, the median wall time (after one warm-up) of: `commands.triage.run` with
 default options on every host at once, in-process; `ansible lab -m shell|raw` with the same
@@ -10,7 +11,9 @@ commands (forks = hosts, pipelining on); one OpenSSH `ssh` per host, all at once
 floor none of them can beat on this lab, the same commands run in each host's namespace with
 no SSH at all (`commands_only`). Then, once
 at the largest size, where triagebot's time goes (connect, probes, rules) and the resident
-memory of a child process that runs the triage. Lab hosts share this machine's cores.
+memory of a child process that runs the triage. Lab hosts share this machine's cores and, unless
+--own-pids, its process table: then every host's `ps` and `ss -p` walk every lab host's
+processes, a cost that grows with the square of the fleet and that no real fleet pays.
 """
 
 from __future__ import annotations
@@ -165,6 +168,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ansible-modules", nargs="*", default=["shell", "raw"])
+    parser.add_argument(
+        "--own-pids",
+        action="store_true",
+        help="give each lab host its own PID namespace and /proc (as separate machines have)",
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -174,7 +182,7 @@ def main() -> None:
     lab = Lab()
     tools: Tools | None = None
     try:
-        hosts = [lab.add_host() for _ in range(max(args.sizes))]
+        hosts = [lab.add_host(own_pids=args.own_pids) for _ in range(max(args.sizes))]
         tools = Tools(hosts)
         rows = [measure(n, hosts, tools, args) for n in args.sizes]
         targets = [target_for(h) for h in hosts]
@@ -188,6 +196,7 @@ def main() -> None:
         "fleet",
         {
             "parameters": {"sizes": args.sizes, "runs": args.runs, "sample_window_s": 1.0,
+                           "own_pids": args.own_pids,
                            "probes": list(DEFAULT_PROBES), "ansible_modules": args.ansible_modules},
             "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
             "rows": rows, "profile": prof, "memory": mem,

@@ -45,6 +45,13 @@ def remote_script(commands: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _enter(host: LabHost) -> list[str]:
+    """nsenter argv that puts a command inside `host` (network; PIDs and /proc if its own)."""
+    if host.own_pids:
+        return ["nsenter", "-t", str(host.namespace_pid()), "--net", "--pid", "--mount"]
+    return ["nsenter", f"--net={NETNS_DIR / host.netns}"]
+
+
 class Tools:
     """Files both tools need (known_hosts, inventory, ansible.cfg) and one timed run of each."""
 
@@ -92,7 +99,8 @@ class Tools:
     def commands_only(self, hosts: list[LabHost], script: str, probes: int) -> float:
         """The floor: the same script in each host's namespace at once, no SSH at all.
 
-        nsenter into the host's network namespace (so `ss` sees its sockets), the environment
+        nsenter into the host's network namespace (so `ss` sees its sockets; and its PID
+        namespace and /proc for a host with its own), the environment
         its sshd gives a session (PATH with the host's bin dir, its empty HOME), bash as
         root's login shell would run it; seconds (raises if any run failed).
         """
@@ -100,7 +108,7 @@ class Tools:
         t0 = time.perf_counter()
         procs = [
             subprocess.Popen(
-                ["nsenter", f"--net={NETNS_DIR / h.netns}", "bash", "-c", script],
+                [*_enter(h), "bash", "-c", script],
                 stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.STDOUT,
                 env={"PATH": f"{h.workdir}/bin:{SYSTEM_PATH}", "HOME": f"{h.workdir}/home"},
             )

@@ -160,6 +160,9 @@ class LabHost:
     user: str = "root"
     extra_host_keys: list[Path] = field(default_factory=list)
     extra_config: list[str] = field(default_factory=list)  # more sshd_config lines
+    # Its own PID namespace and /proc, so `ps` and `ss -p` on it see only its processes, as on
+    # a real machine (by default every lab host sees every process of this machine).
+    own_pids: bool = False
     sshd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -242,8 +245,13 @@ class LabHost:
         config = self.write_config()
         with open(self.log_path, "ab") as log:
             # nsenter (not `ip netns exec`) keeps our mount table, so sessions see later mounts.
+            argv = ["nsenter", f"--net={NETNS_DIR / self.netns}"]
+            if self.own_pids:
+                # sshd becomes PID 1 of a new PID namespace with its own /proc; mounts made
+                # later in ours still reach it (slave propagation), none of its leak back.
+                argv += ["unshare", "--pid", "--fork", "--mount-proc", "--propagation", "slave"]
             self.sshd = subprocess.Popen(
-                ["nsenter", f"--net={NETNS_DIR / self.netns}", SSHD, "-D", "-e", "-f", str(config)],
+                [*argv, SSHD, "-D", "-e", "-f", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -260,6 +268,16 @@ class LabHost:
                 if time.monotonic() > deadline:
                     self._fail(f"port {self.port} not accepting after {START_TIMEOUT_S}s: {exc}")
             time.sleep(0.01)
+
+    def namespace_pid(self) -> int:
+        """A process inside the host (its listening sshd), for `nsenter --target`."""
+        if self.sshd is None:
+            raise RuntimeError(f"{self.netns}: sshd is not running")
+        if not self.own_pids:
+            return self.sshd.pid  # nsenter execs sshd: the same pid
+        # unshare --fork: sshd is unshare's only child.
+        children = Path(f"/proc/{self.sshd.pid}/task/{self.sshd.pid}/children").read_text()
+        return int(children.split()[0])
 
     def _fail(self, why: str) -> None:
         self.stop_sshd()
@@ -339,11 +357,16 @@ class Lab:
             raise RuntimeError("lab address space exhausted (198.18.0.0/15)")
         return index, name or f"h{index}"
 
-    def add_host(self, name: str | None = None) -> LabHost:
-        """A new host with a running sshd; `name` defaults to `h<index>` (keep it short)."""
+    def add_host(self, name: str | None = None, *, own_pids: bool = False) -> LabHost:
+        """A new host with a running sshd; `name` defaults to `h<index>` (keep it short).
+
+        own_pids: the host gets its own PID namespace and /proc (LabHost.own_pids).
+        """
         with _state_lock():  # until its link exists, another run could pick the same index
             index, name = self._allocate(name)
-            host = LabHost(self, name, index, self.workdir / name, self.user_key_path)
+            host = LabHost(
+                self, name, index, self.workdir / name, self.user_key_path, own_pids=own_pids
+            )
             if len(host.netns) > 32 or len(host.root_if) > 15:
                 raise ValueError(f"lab host name too long: {name!r}")
             run(["ip", "netns", "add", host.netns])
