@@ -28,7 +28,9 @@ SSH_OPTIONS = "-F /dev/null -o ControlMaster=no -o IdentitiesOnly=yes -o StrictH
 
 
 def probe_commands(target: HostTarget, config: ProbeConfig | None = None) -> list[str]:
-    """Each default probe's remote command line, exactly as the SSH executor sends it."""
+    """Each default probe's remote command line as the SSH executor sends it, less the
+    host-side `timeout -s KILL` it wraps every command in (one more exec per command for
+    triagebot; the baselines are spared it)."""
     return [
         shlex.join(["env", "LC_ALL=C", *build(name, config).argv(target)])
         for name in DEFAULT_PROBES

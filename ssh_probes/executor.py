@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import math
 import os
 import shlex
 import signal
@@ -44,6 +45,11 @@ from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options ne
 # Probe parsers expect C-locale output (decimal points, English words) on every host.
 LOCALE_ENV = {"LC_ALL": "C"}
 SSH_KILL_GRACE_S = 0.25
+# Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
+# sessions, and a command that hangs without writing (df on a dead mount, docker facing a
+# wedged daemon) would outlive it on the host, one more with every triage. So every remote
+# command runs under the host's own `timeout -s KILL`, a little after our deadline.
+REMOTE_KILL_AFTER_S = 2.0
 # AES-GCM first: in asyncssh each ChaCha20-Poly1305 packet costs several Python-level cipher
 # set-ups (14 us to seal a 200-byte packet here, against 2.5 us for AES-GCM), and sshd has
 # AES-NI. Every default stays offered after them, so a server without GCM still connects.
@@ -259,6 +265,7 @@ class SSHExecutor(_ExecutorBase):
         self._conn: asyncssh.SSHClientConnection | None = None
         self._channels = asyncio.Semaphore(self.options.max_channels)
         self._lock = asyncio.Lock()
+        self._remote_timeout = True  # until the host shows it has no `timeout`
 
     async def connect(self) -> None:
         """Open the connection if it is not open; concurrent callers share one attempt."""
@@ -320,8 +327,30 @@ class SSHExecutor(_ExecutorBase):
         conn, channels = self._conn, self._channels
         assert conn is not None
         limit = self.options.command_timeout_s if timeout is None else timeout
-        # The remote side always runs a shell; shlex.join makes each element one literal word.
-        command = shlex.join(["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items()), *argv])
+        wrapped = self._remote_timeout
+        result = await self._run(conn, channels, self.command_line(argv, limit), limit, input)
+        if wrapped and _no_remote_timeout(result):
+            # A host without `timeout` (env could not find it): remember, run it bare.
+            self._remote_timeout = False
+            result = await self._run(conn, channels, self.command_line(argv, limit), limit, input)
+        return result
+
+    def command_line(self, argv: Sequence[str], limit: float) -> str:
+        """The remote command line: the remote side always runs the login shell on it, and
+        shlex.join makes each element one literal word of it."""
+        words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())]
+        if self._remote_timeout:
+            words += ["timeout", "-s", "KILL", f"{math.ceil(limit + REMOTE_KILL_AFTER_S)}"]
+        return shlex.join([*words, *argv])
+
+    async def _run(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        channels: asyncio.Semaphore,
+        command: str,
+        limit: float,
+        input: str | None,
+    ) -> CommandResult:
         stdin: dict[str, Any] = (
             {"stdin": asyncssh.DEVNULL} if input is None else {"input": input.encode()}
         )
@@ -390,6 +419,12 @@ class SSHExecutor(_ExecutorBase):
                 await conn.wait_closed()
         except TimeoutError:
             conn.abort()
+
+
+def _no_remote_timeout(result: CommandResult) -> bool:
+    """True when `env` could not start `timeout` itself (127, "env: 'timeout': ...")."""
+    first = result.stderr.lstrip().split("\n", 1)[0]
+    return result.exit_status == 127 and first.startswith("env:") and "timeout" in first
 
 
 def executor_for(target: HostTarget, options: SSHOptions | None = None) -> Executor:

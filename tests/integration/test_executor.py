@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shlex
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -497,17 +499,17 @@ class Scripted:
     handled: list[str]
 
 
-@pytest.fixture
-async def silent_ssh(tmp_path: Path) -> AsyncIterator[Scripted]:
+@contextlib.asynccontextmanager
+async def scripted_ssh(tmp_path: Path, handler: Any) -> AsyncIterator[Scripted]:
+    """An asyncssh server on 127.0.0.1 whose sessions `handler` answers; records commands."""
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     user_key = asyncssh.generate_private_key("ssh-ed25519")
     user_key.write_private_key(str(tmp_path / "id_user"))
     handled: list[str] = []
 
-    async def handler(process: Any) -> None:
+    async def record(process: Any) -> None:
         handled.append(process.command)
-        process.stdout.write("hello\n")
-        await process.wait_closed()  # never exits by itself; ends when the client hangs up
+        await handler(process)
 
     server = await asyncssh.create_server(
         asyncssh.SSHServer,
@@ -517,7 +519,7 @@ async def silent_ssh(tmp_path: Path) -> AsyncIterator[Scripted]:
         authorized_client_keys=asyncssh.import_authorized_keys(
             user_key.export_public_key().decode()
         ),
-        process_factory=handler,
+        process_factory=record,
     )
     port = server.sockets[0].getsockname()[1]
     target = HostTarget(
@@ -528,9 +530,21 @@ async def silent_ssh(tmp_path: Path) -> AsyncIterator[Scripted]:
         key_path=str(tmp_path / "id_user"),
         host_keys=(f"[127.0.0.1]:{port} " + host_key.export_public_key().decode().strip(),),
     )
-    yield Scripted(target, handled)
-    server.close()
-    await server.wait_closed()
+    try:
+        yield Scripted(target, handled)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def silent_ssh(tmp_path: Path) -> AsyncIterator[Scripted]:
+    async def handler(process: Any) -> None:
+        process.stdout.write("hello\n")
+        await process.wait_closed()  # never exits by itself; ends when the client hangs up
+
+    async with scripted_ssh(tmp_path, handler) as peer:
+        yield peer
 
 
 async def test_ssh_command_that_never_answers_times_out(silent_ssh: Scripted) -> None:
@@ -541,7 +555,41 @@ async def test_ssh_command_that_never_answers_times_out(silent_ssh: Scripted) ->
         second = await ex.run(["uptime"], timeout=0.5)
     assert out.timed_out and out.exit_status is None and out.stdout == "hello\n"
     assert second.timed_out
-    assert silent_ssh.handled == ["env LC_ALL=C uptime"] * 2
+    assert silent_ssh.handled == [
+        "env LC_ALL=C timeout -s KILL 3 uptime",
+        "env LC_ALL=C timeout -s KILL 3 uptime",  # ceil(0.5 + 2)
+    ]
+
+
+async def test_ssh_host_without_timeout_runs_commands_bare(tmp_path: Path) -> None:
+    """`env` cannot find `timeout` (127): the command runs again without it, and so do the
+    next ones; a command of the host's that is missing is still a plain exit 127."""
+
+    async def handler(process: Any) -> None:
+        words = shlex.split(process.command)
+        if words[2] == "timeout":
+            process.stderr.write("env: 'timeout': No such file or directory\n")
+            process.exit(127)
+        elif words[2] == "nosuch":
+            process.stderr.write("env: 'nosuch': No such file or directory\n")
+            process.exit(127)
+        else:
+            process.stdout.write(" ".join(words[2:]) + "\n")
+            process.exit(0)
+
+    async with scripted_ssh(tmp_path, handler) as peer, SSHExecutor(peer.target, OPTS) as ex:
+        first = await ex.run(["uptime"], timeout=5.0)
+        second = await ex.run(["echo", "x"], timeout=5.0)
+        missing = await ex.run(["nosuch"], timeout=5.0)
+    assert (first.stdout, first.exit_status) == ("uptime\n", 0)
+    assert (second.stdout, second.exit_status) == ("echo x\n", 0)
+    assert missing.exit_status == 127 and "nosuch" in missing.stderr
+    assert peer.handled == [
+        "env LC_ALL=C timeout -s KILL 7 uptime",
+        "env LC_ALL=C uptime",
+        "env LC_ALL=C echo x",
+        "env LC_ALL=C nosuch",
+    ]
 
 
 async def test_ssh_server_that_never_speaks_is_a_timeout() -> None:

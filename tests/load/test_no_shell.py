@@ -123,9 +123,13 @@ def check_argvs(rec: Recorder, user_texts: Sequence[str]) -> None:
                 assert i > 0 and i != script_at, argv
                 if script_at is not None:
                     assert i >= 4, argv  # after `sh -c SCRIPT sh`: "$1".. of a fixed script
-    # The remote shell splits each command line back into exactly the argv we asked for.
+    # The remote shell splits each command line back into exactly the argv we asked for,
+    # behind fixed words only: the locale and the host-side `timeout -s KILL SECONDS`.
     for argv, line in zip(rec.argvs, rec.remote, strict=False):
-        assert shlex.split(line) == ["env", "LC_ALL=C", *argv]
+        words = shlex.split(line)
+        assert words[:6:2] == ["env", "timeout", "KILL"], line
+        assert words[1] == "LC_ALL=C" and words[3] == "-s" and words[5].isdigit(), line
+        assert words[6:] == argv
 
 
 async def test_triage_with_hostile_log_paths(

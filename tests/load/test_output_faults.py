@@ -45,6 +45,16 @@ ENDLESS = Probe(
     timeout_s=1.0,
 )
 
+SILENT = Probe(
+    name="silent",
+    area="test",
+    # Never writes, so nothing (no SIGPIPE) ends it when the channel closes: over SSH as root
+    # only the host-side `timeout -s KILL` the executor wraps every command in can.
+    command=("sleep", "3599.75"),
+    parse=lambda r: {},
+    timeout_s=1.0,
+)
+
 
 def running(marker: str) -> list[str]:
     """Pids whose command line holds `marker` (lab hosts share our /proc)."""
@@ -102,6 +112,17 @@ async def test_endless_command_is_timed_out_and_ends(executor: tuple[Executor, H
     # The executor is still usable after four timeouts.
     out: CommandResult = await ex.run(["echo", "after"])
     assert out.stdout == "after\n"
+
+
+async def test_silent_command_is_timed_out_and_killed_on_the_host(
+    executor: tuple[Executor, HostTarget],
+) -> None:
+    ex, host = executor
+    results = await asyncio.gather(*(run_probe(ex, SILENT, host) for _ in range(3)))
+    assert [r.error for r in results] == ["timed out after 1s"] * 3
+    # Killed by the host's timeout 2 s after our deadline (at once, locally).
+    assert await gone("3599.75", within=6.0), running("3599.75")
+    assert (await ex.run(["echo", "after"])).stdout == "after\n"
 
 
 @pytest.mark.lab
