@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+import socket
 import time
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -36,6 +40,9 @@ from ssh_probes.redact import redact
 log = logging.getLogger("triagebot.slack")
 
 # What "Slack did not take it this time" looks like once slack_sdk's retries are spent.
+# How long a replica may hold an outbox entry without progress before another may take it
+# over (each posted message extends it). Posting one message never takes this long.
+OUTBOX_LEASE = timedelta(seconds=60)
 POST_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
@@ -105,6 +112,8 @@ class Poster:
         self.repo = SlackRepo(store)
         self.pacer = Pacer(settings.slack_channel_interval_s)
         self._busy: set[int] = set()  # entries being posted by this process right now
+        # This replica's name on the outbox entries it is posting (their lease).
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def post(
         self,
@@ -126,16 +135,30 @@ class Poster:
         return await self.attempt(entry)
 
     async def attempt(self, entry: Pending) -> str | None:
-        """Post what is left of `entry`; on failure it stays in the outbox for later."""
+        """Post what is left of `entry`; on failure it stays in the outbox for later.
+
+        The entry is taken with a lease in the database first, so of several replicas
+        flushing one outbox only one posts it; None when another holds it.
+        """
         if entry.id in self._busy:
             return None
         self._busy.add(entry.id)
         try:
-            return await self._deliver(entry)
-        except POST_ERRORS as exc:
-            log.warning("outbox %s: not posted yet (%s); kept for retry", entry.id, describe(exc))
-            await self.repo.failed(entry.id, describe(exc))
-            return None
+            fresh = await self.repo.claim(entry.id, self.owner, OUTBOX_LEASE)
+            if fresh is None:
+                return None
+            try:
+                return await self._deliver(fresh)
+            except POST_ERRORS as exc:
+                why = describe(exc)
+                log.warning("outbox %s: not posted yet (%s); kept for retry", entry.id, why)
+                await self.repo.failed(entry.id, why)
+                return None
+            finally:
+                try:
+                    await self.repo.release(entry.id, self.owner)
+                except StoreError as exc:  # the lease runs out by itself
+                    log.warning("outbox %s: lease not released: %s", entry.id, exc)
         finally:
             self._busy.discard(entry.id)
 
@@ -168,7 +191,9 @@ class Poster:
                     text=message["text"],
                     blocks=message["blocks"],
                 )
-            await self.repo.progress(entry.id, index + 1, summary_ts, done=index + 1 == total)
+            await self.repo.progress(
+                entry.id, index + 1, summary_ts, done=index + 1 == total, lease=OUTBOX_LEASE
+            )
         if total == 0:
             await self.repo.progress(entry.id, 0, summary_ts, done=True)
         return entry.thread_ts or summary_ts

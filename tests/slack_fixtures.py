@@ -68,6 +68,7 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    delay_s: float = 0.0  # how long every Web API answer takes (a slow Slack)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def answer(self, method: str, *scripted: Scripted) -> None:
@@ -146,6 +147,8 @@ def fake_app(fake: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await _body(request)
+        if fake.delay_s:
+            await asyncio.sleep(fake.delay_s)
         queue = fake.script.get(method) or []
         if queue:
             s = queue.pop(0)

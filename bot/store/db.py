@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text, delete, select, update
+from sqlalchemy import Boolean, Integer, String, Text, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +50,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Which replica is posting it, until when (several bots on one database: one poster each).
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class DeliveryRow(Base):
@@ -198,16 +201,53 @@ class SlackRepo:
             await session.flush()
             return pending_from(row)
 
-    async def progress(
-        self, entry_id: int, next_index: int, summary_ts: str | None, done: bool
-    ) -> None:
-        """Remember how far posting got."""
+    async def claim(self, entry_id: int, owner: str, lease: timedelta) -> Pending | None:
+        """Take the entry for `lease` unless another owner's lease still runs; the entry as
+        stored now (another replica may have posted part of it), or None if not ours."""
+        now = utcnow()
+        async with self.store.session() as session:
+            taken = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == entry_id,
+                    OutboxRow.done.is_(False),
+                    or_(
+                        OutboxRow.lease_until.is_(None),
+                        OutboxRow.lease_until < now,
+                        OutboxRow.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(taken, "rowcount", 0) != 1:
+                return None
+            row = await session.get(OutboxRow, entry_id)
+            return pending_from(row) if row is not None else None
+
+    async def release(self, entry_id: int, owner: str) -> None:
+        """Give the entry back (posted, or failed and left for a later retry)."""
         async with self.store.session() as session:
             await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == entry_id)
-                .values(next_index=next_index, summary_ts=summary_ts, done=done)
+                .where(OutboxRow.id == entry_id, OutboxRow.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
             )
+
+    async def progress(
+        self,
+        entry_id: int,
+        next_index: int,
+        summary_ts: str | None,
+        done: bool,
+        lease: timedelta | None = None,
+    ) -> None:
+        """Remember how far posting got (and extend the poster's lease by `lease`)."""
+        values: dict[str, Any] = {"next_index": next_index, "summary_ts": summary_ts, "done": done}
+        if lease is not None:
+            values["lease_until"] = utcnow() + lease
+        async with self.store.session() as session:
+            await session.execute(update(OutboxRow).where(OutboxRow.id == entry_id).values(values))
 
     async def failed(self, entry_id: int, error: str) -> None:
         """Count a failed attempt and why."""
