@@ -53,6 +53,7 @@ class Scripted:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    replies_only: bool = False  # spent only on a thread reply (a call with thread_ts)
 
 
 @dataclass
@@ -150,8 +151,11 @@ def fake_app(fake: FakeSlack) -> web.Application:
         if fake.delay_s:
             await asyncio.sleep(fake.delay_s)
         queue = fake.script.get(method) or []
-        if queue:
-            s = queue.pop(0)
+        at = next(
+            (i for i, q in enumerate(queue) if not q.replies_only or "thread_ts" in body), None
+        )
+        if at is not None:
+            s = queue.pop(at)
             fake.calls.append(Call(method, body, s.status))
             headers = {"Retry-After": str(s.retry_after)} if s.retry_after is not None else {}
             payload = {

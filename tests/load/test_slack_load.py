@@ -93,21 +93,31 @@ async def test_200_commands_in_10_seconds(make_slack_app: MakeApp) -> None:
 async def test_slack_500_storm_then_recovery_posts_each_report_once(
     make_slack_app: MakeApp,
 ) -> None:
-    app = await make_slack_app()
+    app = await make_slack_app(slack_retries=1)
     app.bot.commands["triage"] = fast_triage(("load", "disk"))
     reports = 20
-    # Far more 500s than the client retries: some reports stop before their summary,
-    # some between the summary and a thread reply; all wait in the outbox.
-    app.fake.answer("chat.postMessage", *[Scripted(status=500)] * 45)
+    # Whatever the interleaving: each report's summary is tried twice (one client retry) and
+    # no call succeeds while general 500s are queued, so 40 of them fail all 20 summaries.
+    # Then the next two thread replies fail twice each: those reports stop between their
+    # summary and a reply. Everything waits in the outbox.
+    app.fake.answer(
+        "chat.postMessage",
+        *[Scripted(status=500)] * (2 * reports),
+        *[Scripted(status=500, replies_only=True)] * 4,
+    )
     await asyncio.gather(*(app.send(command_body("local", user=f"U{i}")) for i in range(reports)))
     await app.bot.drain()
     repo = SlackRepo(app.bot.store)
-    assert await repo.pending(), "the storm left nothing in the outbox"
+    assert len(await repo.pending()) == reports, "the storm left reports unqueued"
     for _ in range(10):  # bounded: each flush retries every pending entry once
         if await app.bot.poster.flush() == 0:
             break
     assert await repo.pending() == []
     assert await app.bot.poster.flush() == 0  # nothing more to post
+    failed_replies = [
+        c for c in app.fake.all("chat.postMessage") if c.status == 500 and "thread_ts" in c.body
+    ]
+    assert len(failed_replies) == 4  # two reports did stop after their summary
     posted = summaries(app)
     assert Counter(run_of(s) for s in posted) == Counter(range(1, reports + 1))
     # Every thread got its replies once: one per area, no repeats after the resumes.
