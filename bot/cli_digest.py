@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli_common import WORDS, JsonFlag
+
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store.db import Store
@@ -24,18 +26,16 @@ scheduler_app = typer.Typer(
     invoke_without_command=True,
     rich_markup_mode=None,
 )
-WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 def _run(verb: str, ctx: typer.Context, as_json: bool) -> None:
-    from bot.cli import _with_store, print_json
+    from bot.cli_common import print_json, with_store
     from bot.service import COMMANDS, Who
 
     words = [verb, *(w for arg in ctx.args if arg != "--json" for w in arg.split())]
     as_json = as_json or "--json" in ctx.args
     runner = COMMANDS["digest"]
-    report = _with_store(lambda store, settings: runner(store, settings, words, Who()))
+    report = with_store(lambda store, settings: runner(store, settings, words, Who()))
     if as_json:
         print_json(report.as_dict())
         return
@@ -73,7 +73,7 @@ def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
 ) -> None:
     """Claim and post due digests, retry failed posts, prune old runs."""
-    from bot.cli import _with_store
+    from bot.cli_common import with_store
 
     async def work(store: Store, settings: Settings) -> int:
         from bot.digests.refresh import refresh_for
@@ -91,5 +91,5 @@ def scheduler(
             await sched.run()
         return await sched.tick()
 
-    posted = _with_store(work)
+    posted = with_store(work)
     typer.echo(f"{posted} digest(s) posted")

@@ -1,4 +1,4 @@
-"""Run a fixed argv on a host: locally as a subprocess, or over one pinned-key SSH connection.
+"""Run a fixed argv on a host over one pinned-key SSH connection (or locally: local.py).
 
 Foreign errors (OSError, asyncssh) become the ExecutorError tree here, at the boundary:
 
@@ -18,17 +18,14 @@ import asyncio
 import contextlib
 import errno
 import math
-import os
 import shlex
-import signal
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, Protocol, Self
+from typing import Any
 
 import asyncssh
 from asyncssh import SSHKey
-from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
 from ssh_probes.capture import capture
 from ssh_probes.errors import (
@@ -39,11 +36,14 @@ from ssh_probes.errors import (
     HostKeyMismatch,
     InputError,
 )
-from ssh_probes.model import LOCAL_HOST, CommandResult, HostTarget
+from ssh_probes.executor_base import LOCALE_ENV, ExecutorBase
+from ssh_probes.executor_base import Executor as Executor  # re-exported
+from ssh_probes.hostkeys import host_key_algs
+from ssh_probes.hostkeys import pinned_host_keys as pinned_host_keys  # re-exported
+from ssh_probes.local import LocalExecutor as LocalExecutor  # re-exported
+from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 
-# Probe parsers expect C-locale output (decimal points, English words) on every host.
-LOCALE_ENV = {"LC_ALL": "C"}
 SSH_KILL_GRACE_S = 0.25
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
 # sessions, and a command that hangs without writing (df on a dead mount, docker facing a
@@ -62,165 +62,6 @@ _CONNECTIONS: weakref.WeakSet[asyncssh.SSHClientConnection] = weakref.WeakSet()
 def open_ssh_connections() -> int:
     """How many SSH connections are open in this process right now."""
     return sum(1 for conn in list(_CONNECTIONS) if not conn.is_closed())
-
-
-class Executor(Protocol):
-    """Runs argv on one host; a non-zero exit is data, an unreachable host an ExecutorError."""
-
-    host: str
-
-    async def connect(self) -> None:
-        """Open what `run` needs; raises an ExecutorError subclass on failure."""
-
-    async def run(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-command limit, part of the API
-        input: str | None = None,
-    ) -> CommandResult:
-        """Run `argv` (never through a local shell) and return its output."""
-        ...
-
-    async def close(self) -> None:
-        """Release the connection, if any."""
-
-    async def __aenter__(self) -> Self:
-        """Connect."""
-        ...
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Close."""
-
-
-class _ExecutorBase:
-    """`async with` support for both executors."""
-
-    async def connect(self) -> None:
-        """Nothing to open by default."""
-
-    async def close(self) -> None:
-        """Nothing to release by default."""
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:  # real-time signals have no name
-        return f"signal {number}"
-
-
-class LocalExecutor(_ExecutorBase):
-    """Runs argv as a subprocess of the bot: the host named `local`."""
-
-    def __init__(self, host: str = LOCAL_HOST, options: SSHOptions | None = None) -> None:
-        self.host = host
-        self.options = options or SSHOptions()
-
-    async def run(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-command limit, part of the API
-        input: str | None = None,
-    ) -> CommandResult:
-        """Run `argv` directly (no shell), in a process group of its own so a kill gets all."""
-        if not argv:
-            raise ValueError("empty argv")
-        started = time.monotonic()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env={**os.environ, **LOCALE_ENV},
-                start_new_session=True,
-            )
-        except OSError as exc:
-            # What a shell would say: a missing command is a result (127), not a crash.
-            return CommandResult("", f"{argv[0]}: {exc.strerror}", 127, time.monotonic() - started)
-
-        async def finished() -> None:
-            if input is not None and proc.stdin is not None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    proc.stdin.write(input.encode())
-                    await proc.stdin.drain()
-                proc.stdin.close()
-            await proc.wait()
-
-        def kill() -> None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-
-        assert proc.stdout is not None and proc.stderr is not None
-        got = await capture(
-            proc.stdout.read,
-            proc.stderr.read,
-            finished(),
-            cap=self.options.output_cap_bytes,
-            limit_s=self.options.command_timeout_s if timeout is None else timeout,
-            kill=kill,
-        )
-        if got.timed_out:
-            # A grandchild that escaped the group may still hold a pipe: let go of it.
-            transport = getattr(proc, "_transport", None)
-            if transport is not None:
-                transport.close()
-        code = proc.returncode
-        if code is not None and code < 0:
-            return got.result(None, _signal_name(-code), started)
-        return got.result(code, "", started)
-
-
-def pinned_host_keys(target: HostTarget) -> tuple[list[SSHKey], list[SSHKey], list[SSHKey]]:
-    """The target's pinned keys as asyncssh known_hosts lists: (host keys, CA keys, revoked).
-
-    Accepts bare public key lines ('ssh-ed25519 AAAA...') and known_hosts lines (a host
-    pattern first, optionally a @cert-authority or @revoked marker); the pattern is ignored
-    because the registry entry already binds the keys to this host.
-    """
-    keys: list[SSHKey] = []
-    cas: list[SSHKey] = []
-    revoked: list[SSHKey] = []
-    for entry in target.host_keys:
-        for line in entry.splitlines():
-            fields = line.split()
-            if not fields or fields[0].startswith("#"):
-                continue
-            marker = fields.pop(0) if fields[0].startswith("@") else ""
-            # SSH key blobs start with a 4-byte length, so their base64 always begins "AAAA".
-            at = 0 if len(fields) > 1 and fields[1].startswith("AAAA") else 1
-            try:
-                key = asyncssh.import_public_key(" ".join(fields[at : at + 2]))
-            except (asyncssh.KeyImportError, ValueError) as exc:
-                raise HostKeyMismatch(target.name, f"pinned host key is not valid: {exc}") from exc
-            {"@cert-authority": cas, "@revoked": revoked}.get(marker, keys).append(key)
-    if not keys and not cas:
-        raise HostKeyMismatch(
-            target.name, "no host key pinned; add one with --host-key or --known-hosts"
-        )
-    return keys, cas, revoked
-
-
-def host_key_algs(keys: Sequence[SSHKey], cas: Sequence[SSHKey]) -> list[str]:
-    """Host key algorithms to offer: the pinned keys' first, then every other.
-
-    Offering only the pinned types would make a server without them hang up during
-    negotiation, which looks like a network fault. With the rest offered after, the server
-    shows a key of another type, it fails verification, and we report a mismatch.
-    """
-    pinned = [alg for key in keys for alg in key.sig_algorithms]
-    certs = get_default_certificate_algs() if cas else []
-    algs = dict.fromkeys([*certs, *pinned, *get_default_public_key_algs()])
-    return [alg.decode("ascii") for alg in algs]
 
 
 def map_error(host: str, exc: BaseException, doing: str = "connecting") -> ExecutorError:
@@ -255,7 +96,7 @@ def _load_client_key(path: str) -> SSHKey:
         raise InputError(f"cannot read key file {path}: {exc}") from exc
 
 
-class SSHExecutor(_ExecutorBase):
+class SSHExecutor(ExecutorBase):
     """Runs argv over one asyncssh connection per host, host key pinned, channels bounded."""
 
     def __init__(self, target: HostTarget, options: SSHOptions | None = None) -> None:
