@@ -13,7 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -107,12 +107,16 @@ async def test_faulty_hosts_alongside_healthy_ones(fleet: Fleet) -> None:
 async def test_few_sessions_host_under_concurrent_runs(fleet: Fleet) -> None:
     """Six runs at once against MaxStartups 3: each is a report, ok or a classified refusal."""
     host = target_for(fleet.hosts["few"])
-    reports = await asyncio.gather(*(triage.run(host, fleet.options()) for _ in range(6)))
+    # Logins get 5 s here, not the fleet's 1 s: six handshakes at once on a machine busy with
+    # the rest of the suite can take longer than 1 s, and the limit under test is MaxStartups.
+    opts = replace(fleet.options(), ssh=replace(SSH, connect_timeout_s=5.0))
+    reports = await asyncio.gather(*(triage.run(host, opts) for _ in range(6)))
     for report in reports:
         assert report.status == "ok" or ssh_codes(report) in (["ssh.refused"], ["ssh.timeout"])
         if report.status == "ok":
             assert ssh_codes(report) == [] and all(r.ok for r in report.results)
-    assert sum(r.status == "ok" for r in reports) >= 3
+    outcomes = [ssh_codes(r) or r.status for r in reports]
+    assert sum(r.status == "ok" for r in reports) >= 3, outcomes
 
 
 def open_fds() -> int:
