@@ -170,8 +170,8 @@ class SSHExecutor(ExecutorBase):
         limit = self.options.command_timeout_s if timeout is None else timeout
         wrapped = self._remote_timeout
         result = await self._run(conn, channels, self.command_line(argv, limit), limit, input)
-        if wrapped and _no_remote_timeout(result):
-            # A host without `timeout` (env could not find it): remember, run it bare.
+        if wrapped and _no_remote_timeout(result, _kill_after(limit)):
+            # A host without a usable `timeout`: remember, run it (and the rest) bare.
             self._remote_timeout = False
             result = await self._run(conn, channels, self.command_line(argv, limit), limit, input)
         return result
@@ -181,7 +181,7 @@ class SSHExecutor(ExecutorBase):
         shlex.join makes each element one literal word of it."""
         words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())]
         if self._remote_timeout:
-            words += ["timeout", "-s", "KILL", f"{math.ceil(limit + REMOTE_KILL_AFTER_S)}"]
+            words += ["timeout", "-s", "KILL", _kill_after(limit)]
         return shlex.join([*words, *argv])
 
     async def _run(
@@ -262,10 +262,22 @@ class SSHExecutor(ExecutorBase):
             conn.abort()
 
 
-def _no_remote_timeout(result: CommandResult) -> bool:
-    """True when `env` could not start `timeout` itself (127, "env: 'timeout': ...")."""
+def _kill_after(limit: float) -> str:
+    """The host-side `timeout` in whole seconds, a little after our own deadline."""
+    return str(math.ceil(limit + REMOTE_KILL_AFTER_S))
+
+
+def _no_remote_timeout(result: CommandResult, seconds: str) -> bool:
+    """True when exit 127 came from the wrapper, not from the command: `env` found no
+    `timeout` ("env: 'timeout': No such file ..."), or a `timeout` of another syntax (busybox
+    before 1.30 wanted -t SECS) tried to run our seconds as the program ("can't execute '12'").
+    """
+    if result.exit_status != 127:
+        return False
     first = result.stderr.lstrip().split("\n", 1)[0]
-    return result.exit_status == 127 and first.startswith("env:") and "timeout" in first
+    if first.startswith("env:"):
+        return "timeout" in first
+    return first.startswith("timeout:") and f"'{seconds}'" in first
 
 
 def executor_for(target: HostTarget, options: SSHOptions | None = None) -> Executor:

@@ -561,6 +561,41 @@ async def test_ssh_command_that_never_answers_times_out(silent_ssh: Scripted) ->
     ]
 
 
+async def test_ssh_host_with_an_old_busybox_timeout_runs_commands_bare(tmp_path: Path) -> None:
+    """busybox timeout before 1.30 takes `-t SECS`: ours makes it exec the seconds (127)."""
+
+    async def handler(process: Any) -> None:
+        words = shlex.split(process.command)
+        if words[2] == "timeout":
+            why = "No such file or directory"
+            process.stderr.write(f"timeout: can't execute '{words[5]}': {why}\n")
+            process.exit(127)
+        else:
+            process.stdout.write(" ".join(words[2:]) + "\n")
+            process.exit(0)
+
+    async with scripted_ssh(tmp_path, handler) as peer, SSHExecutor(peer.target, OPTS) as ex:
+        out = await ex.run(["uptime"], timeout=5.0)
+        again = await ex.run(["uptime"], timeout=5.0)
+    assert (out.stdout, out.exit_status) == ("uptime\n", 0)
+    assert again.stdout == "uptime\n"
+    assert peer.handled == ["env LC_ALL=C timeout -s KILL 7 uptime", *["env LC_ALL=C uptime"] * 2]
+
+
+async def test_ssh_missing_command_under_timeout_is_a_plain_127(tmp_path: Path) -> None:
+    """coreutils timeout reports a missing command itself: that is the command's 127."""
+
+    async def handler(process: Any) -> None:
+        process.stderr.write("timeout: failed to run command 'nosuch': No such file or directory\n")
+        process.exit(127)
+
+    async with scripted_ssh(tmp_path, handler) as peer, SSHExecutor(peer.target, OPTS) as ex:
+        out = await ex.run(["nosuch"], timeout=5.0)
+        again = await ex.run(["nosuch"], timeout=5.0)
+    assert out.exit_status == 127 and again.exit_status == 127
+    assert peer.handled == ["env LC_ALL=C timeout -s KILL 7 nosuch"] * 2  # still wrapped
+
+
 async def test_ssh_host_without_timeout_runs_commands_bare(tmp_path: Path) -> None:
     """`env` cannot find `timeout` (127): the command runs again without it, and so do the
     next ones; a command of the host's that is missing is still a plain exit 127."""
