@@ -2,7 +2,7 @@
 
 Run as root from the repository root:
 
-    .venv/bin/python -m bench.fleet_profile [--hosts 50] [--runs 3] [--cprofile]
+    .venv/bin/python -m bench.fleet_profile [--hosts 50] [--runs 3] [--cprofile] [--own-pids]
 
 For one fleet size: wall time and machine CPU (all cores, from /proc/stat) of the default
 triage, of the same triage with more SSH channels per host (all probes at once), and of
@@ -66,16 +66,20 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument(
+        "--own-pids", action="store_true", help="lab hosts with their own PID namespace"
+    )
     args = parser.parse_args()
     lab = Lab()
     tools: Tools | None = None
     out: dict[str, Any] = {
         "hosts": args.hosts,
         "runs": args.runs,
+        "own_pids": args.own_pids,
         "loadavg_before": record.loadavg(),
     }
     try:
-        hosts = [lab.add_host() for _ in range(args.hosts)]
+        hosts = [lab.add_host(own_pids=args.own_pids) for _ in range(args.hosts)]
         targets = [target_for(h) for h in hosts]
         both = tools = Tools(hosts)
         script = remote_script(probe_commands(targets[0]))
