@@ -33,7 +33,7 @@ from bench import record
 from bot.digests.build import build
 from bot.store.db import Store
 from bot.store.digests import DigestRepo
-from bot.store.disk_points import use_by_mount
+from bot.store.disk_points import inodes_by_mount, use_by_mount
 from bot.store.runs import RunRepo
 
 HOSTS = 100
@@ -48,7 +48,7 @@ COLUMNS = {
              "requested_by", "channel"),
     "probe_results": ("run_id", "probe", "area", "host", "ok", "facts", "error", "duration_ms",
                       "raw", "truncated"),
-    "disk_points": ("run_id", "host", "at", "use_pct"),
+    "disk_points": ("run_id", "host", "at", "use_pct", "inode_pct"),
     "findings": ("run_id", "code", "severity", "title", "detail", "evidence", "suggestion",
                  "host"),
 }  # fmt: skip
@@ -95,7 +95,10 @@ def host_rows(h: int, runs_per_host: int, first_id: int) -> dict[str, list[tuple
             out["probe_results"].append((run_id, p, p, name, True, json.dumps(facts), "", 10, "",
                                          False))  # fmt: skip
         # What RunRepo.save writes beside each ok disk result.
-        out["disk_points"].append((run_id, name, at, json.dumps(use_by_mount(disk(i, h)))))
+        facts = disk(i, h)
+        out["disk_points"].append(
+            (run_id, name, at, json.dumps(use_by_mount(facts)), json.dumps(inodes_by_mount(facts)))
+        )
         if i % 5 == 0:
             out["findings"].append((run_id, "tcp.time_wait_high", "warning", "t", "", "{}", "",
                                     name))  # fmt: skip

@@ -10,7 +10,7 @@ from bot.differs import dns_diff, dns_text
 from bot.digests.forecast import Forecast, describe, forecast
 from bot.store import digest_data
 from bot.store.db import Store
-from bot.store.digest_data import HostState
+from bot.store.digest_data import DiskPoint, HostState
 from bot.store.digests import DigestRepo, Schedule
 
 FORECAST_WINDOW = timedelta(days=14)
@@ -104,11 +104,11 @@ def _ago(delta: timedelta) -> str:
     return f"{s // 86_400} days ago"
 
 
-def disk_points(rows: list[tuple[datetime, dict[str, float]]], host: str) -> Series:
-    """'host mount' -> (time, use %), from the stored points (mount -> use %) of each run."""
+def disk_points(rows: list[DiskPoint], host: str, inodes: bool = False) -> Series:
+    """'host mount' -> (time, use %): space use (or inode use) from each run's stored points."""
     out: Series = {}
-    for at, use in rows:
-        for mount, pct in use.items():
+    for at, space, inode in rows:
+        for mount, pct in (inode if inodes else space).items():
             out.setdefault(f"{host} {mount}", []).append((at, float(pct)))
     return out
 
@@ -153,4 +153,9 @@ async def build(store: Store, schedule: Schedule, slot: datetime, now: datetime)
             digest.series[key] = points
             mount = key.split(" ", 1)[1]
             digest.forecasts.append(forecast(host, mount, points, now))
+        # Inodes run out too (many small files); said only when they are filling up.
+        for key, points in disk_points(rows.get(host, []), host, inodes=True).items():
+            inode = forecast(host, f"{key.split(' ', 1)[1]} inodes", points, now)
+            if inode.kind == "growing":
+                digest.forecasts.append(inode)
     return digest

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import mul
 from typing import Literal
 
 MIN_POINTS = 4
@@ -46,20 +47,27 @@ class Forecast:
 
 
 def fit(points: Sequence[tuple[float, float]]) -> Fit:
-    """Ordinary least squares over (x, y); R² is 1.0 for a perfectly flat series."""
+    """Ordinary least squares over (x, y); R² is 1.0 for a perfectly flat series.
+
+    Centred sums (stable for large x such as seconds), built with map/mul rather than
+    generator expressions: a digest fits hundreds of series.
+    """
     n = len(points)
     if n < 2:
         raise ValueError("a fit needs two points")
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    sxy = sum((x - mx) * (y - my) for x, y in points)
+    xs = [x for x, _ in points]
+    ys = [y for _, y in points]
+    mx, my = sum(xs) / n, sum(ys) / n
+    dx = [x - mx for x in xs]
+    dy = [y - my for y in ys]
+    sxx = sum(map(mul, dx, dx))
     if sxx == 0:
         raise ValueError("all points at one instant")
-    slope = sxy / sxx
+    slope = sum(map(mul, dx, dy)) / sxx
     intercept = my - slope * mx
-    ss_tot = sum((y - my) ** 2 for _, y in points)
-    ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in points)
+    ss_tot = sum(map(mul, dy, dy))
+    res = [b - slope * a for a, b in zip(dx, dy, strict=True)]  # y - (intercept + slope * x)
+    ss_res = sum(map(mul, res, res))
     r2 = 1.0 if ss_tot == 0 else max(0.0, 1.0 - ss_res / ss_tot)
     return Fit(slope, intercept, r2)
 

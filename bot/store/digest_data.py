@@ -90,10 +90,14 @@ async def host_states(store: Store, hosts: list[str]) -> list[HostState]:
     return out
 
 
+DiskPoint = tuple[datetime, dict[str, float], dict[str, float]]  # at, space %, inode % by mount
+
+
 async def disk_series(
     store: Store, hosts: list[str], since: datetime, points: int = SERIES_POINTS
-) -> dict[str, list[tuple[datetime, dict[str, float]]]]:
-    """host -> [(run start, mount -> use %)], its last `points` runs since `since`, oldest first.
+) -> dict[str, list[DiskPoint]]:
+    """host -> [(run start, mount -> space use %, mount -> inode use %)], its last `points`
+    runs since `since`, oldest first.
 
     Reads the small disk_points rows written when each run was saved, one indexed range scan
     (ix_disk_points_host_at, newest first, LIMIT) per host, sent as one statement.
@@ -101,7 +105,7 @@ async def disk_series(
     if not hosts:
         return {}
     parts = [
-        select(DiskPointRow.host, DiskPointRow.at, DiskPointRow.use_pct)
+        select(DiskPointRow.host, DiskPointRow.at, DiskPointRow.use_pct, DiskPointRow.inode_pct)
         .where(DiskPointRow.host == h, DiskPointRow.at >= since)
         .order_by(DiskPointRow.at.desc())
         .limit(points)
@@ -109,11 +113,11 @@ async def disk_series(
         .select()
         for h in hosts
     ]
-    out: dict[str, list[tuple[datetime, dict[str, float]]]] = {h: [] for h in hosts}
+    out: dict[str, list[DiskPoint]] = {h: [] for h in hosts}
     async with store.session() as session:
         query = union_all(*parts) if len(parts) > 1 else parts[0]
-        for host, at, use in await session.execute(query):
-            out[host].append((at, use))
+        for host, at, use, inodes in await session.execute(query):
+            out[host].append((at, use, inodes or {}))
     for series in out.values():
         series.sort(key=lambda p: p[0])
     return out

@@ -143,7 +143,7 @@ class FindingRow(Base):
 
 
 class DiskPointRow(Base):
-    """Disk use per mount of one host in one run: the digest's forecast input."""
+    """Space and inode use per mount of one host in one run: the digest's forecast input."""
 
     __tablename__ = "disk_points"
     __table_args__ = (Index("ix_disk_points_host_at", "host", "at"),)
@@ -155,5 +155,6 @@ class DiskPointRow(Base):
     host: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # the run's start
     use_pct: Mapped[dict[str, float]] = mapped_column(JSONType, nullable=False)  # mount -> %
+    inode_pct: Mapped[dict[str, float]] = mapped_column(JSONType, nullable=False, default=dict)
 
     run: Mapped[RunRow] = relationship(back_populates="disk_points")

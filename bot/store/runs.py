@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.store.db import Store
-from bot.store.disk_points import use_by_mount
+from bot.store.disk_points import inodes_by_mount, use_by_mount
 from bot.store.models import DiskPointRow, FindingRow, ProbeResultRow, RunRow
 from commands.report import Report
 from ssh_probes.errors import StoreError
@@ -166,7 +166,9 @@ class RunRepo:
             for f in report.findings
         ]
         run.disk_points = [
-            DiskPointRow(host=r.host, at=report.started_at, use_pct=use)
+            DiskPointRow(
+                host=r.host, at=report.started_at, use_pct=use, inode_pct=inodes_by_mount(r.facts)
+            )
             for r in report.results
             if r.probe == "disk" and r.ok and (use := use_by_mount(r.facts))
         ]

@@ -1,4 +1,4 @@
-"""disk_points: disk use per mount per host and run, filled in from stored disk results
+"""disk_points: space and inode use per mount per host and run, filled in from stored results
 
 Revision ID: 0004
 Revises: 0003
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from bot.store.disk_points import use_by_mount
+from bot.store.disk_points import inodes_by_mount, use_by_mount
 
 revision = "0004"
 down_revision = "0003"
@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("host", sa.String(64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("use_pct", JSONType, nullable=False),
+        sa.Column("inode_pct", JSONType, nullable=False),
     )
     op.create_index("ix_disk_points_run_id", "disk_points", ["run_id"])
     # Digests: one host's points in a window, newest first.
@@ -62,7 +63,13 @@ def upgrade() -> None:
             break
         last = rows[-1][0]
         batch = [
-            {"run_id": run_id, "host": host, "at": at, "use_pct": use}
+            {
+                "run_id": run_id,
+                "host": host,
+                "at": at,
+                "use_pct": use,
+                "inode_pct": inodes_by_mount(facts),
+            }
             for _, run_id, host, at, facts in rows
             if isinstance(facts, dict) and (use := use_by_mount(facts))
         ]
