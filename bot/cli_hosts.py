@@ -95,8 +95,12 @@ def hosts_show(name: str, as_json: JsonFlag = False) -> None:
     """Show one host's registry entry."""
     from bot.store.hosts import HostRepo
 
-    spec = with_store(lambda store, _s: HostRepo(store).get(name.lower()))
-    data = _host_dict(spec)
+    async def work(store: Store, _s: Settings) -> dict[str, Any]:
+        repo = HostRepo(store)
+        spec = await repo.get(name.lower())
+        return {**_host_dict(spec), "watched": await repo.is_watched(spec.name)}
+
+    data = with_store(work)
     if as_json:
         print_json(data)
         return
@@ -165,6 +169,24 @@ def hosts_import(
         )
     for note in plan.notes:
         typer.echo(f"{'note':10} {note}")
+
+
+@hosts_app.command("watch")
+def hosts_watch(name: str) -> None:
+    """Put a host in scheduled digests (registered hosts are, unless unwatched)."""
+    from bot.store.hosts import HostRepo
+
+    with_store(lambda store, _s: HostRepo(store).set_watched(name.lower(), True))
+    typer.echo(f"{name.lower()} is in digests")
+
+
+@hosts_app.command("unwatch")
+def hosts_unwatch(name: str) -> None:
+    """Leave a host out of scheduled digests (it can still be triaged)."""
+    from bot.store.hosts import HostRepo
+
+    with_store(lambda store, _s: HostRepo(store).set_watched(name.lower(), False))
+    typer.echo(f"{name.lower()} is left out of digests")
 
 
 @hosts_app.command("remove")

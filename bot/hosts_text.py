@@ -14,6 +14,7 @@ from ssh_probes.errors import InputError
 
 USAGE = (
     "usage: `/hosts list` | `/hosts show NAME` | `/hosts remove NAME` | "
+    "`/hosts watch NAME` | `/hosts unwatch NAME` (in digests or not) | "
     "`/hosts add NAME --address ADDR [--port 22] [--user root] [--key PATH] "
     "--host-key 'ssh-ed25519 AAAA...' [--expect-port N]... [--log PATH]... [--label K=V]...`"
 )
@@ -31,8 +32,8 @@ class HostsRequest:
 
     @property
     def action(self) -> str:
-        """The policy action: `hosts.write` for add/remove, `hosts` for reading."""
-        return "hosts.write" if self.verb in ("add", "remove") else "hosts"
+        """The policy action: `hosts.write` for changes, `hosts` for reading."""
+        return "hosts.write" if self.verb in ("add", "remove", "watch", "unwatch") else "hosts"
 
 
 def parse(text: str) -> HostsRequest:
@@ -46,7 +47,7 @@ def parse(text: str) -> HostsRequest:
     verb = words[0].lower()
     if verb == "list" and len(words) == 1:
         return HostsRequest("list")
-    if verb in ("show", "remove") and len(words) == 2:
+    if verb in ("show", "remove", "watch", "unwatch") and len(words) == 2:
         return HostsRequest(verb, validate.host_name(words[1]))
     if verb == "add" and len(words) >= 2:
         return HostsRequest("add", words[1].lower(), tuple(words[2:]))
@@ -117,10 +118,18 @@ async def run(store: Store, request: HostsRequest, known_hosts: str | None = Non
         keys = "\n".join(f"  {k[:40]}..." for k in spec.host_keys) or "  (none)"
         labels = ", ".join(f"{k}={v}" for k, v in spec.labels.items()) or "-"
         logs = ", ".join(spec.logs) or "-"
-        return f"{_line(spec)}\nlogs: {logs}\nlabels: {labels}\nhost keys:\n{keys}"
+        digests = "watched" if await repo.is_watched(spec.name) else "not watched"
+        return (
+            f"{_line(spec)}\nlogs: {logs}\nlabels: {labels}\ndigests: {digests}\nhost keys:\n{keys}"
+        )
     if request.verb == "remove":
         await repo.remove(request.name)
         return f"removed `{request.name}` (its history stays)"
+    if request.verb in ("watch", "unwatch"):
+        await repo.set_watched(request.name, request.verb == "watch")
+        if request.verb == "watch":
+            return f"`{request.name}` is in digests"
+        return f"`{request.name}` is left out of digests (still triaged on demand)"
     spec = spec_from(request, known_hosts)
     await repo.add(spec)
     return f"added `{spec.name}` ({spec.user}@{spec.address}:{spec.port})"

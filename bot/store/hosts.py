@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.store.db import Store
@@ -96,6 +96,23 @@ class HostRepo:
             known = ", ".join([LOCAL_HOST, *await self.names()])
             raise InputError(f"unknown host {name!r}; registered: {known}")
         return spec
+
+    async def set_watched(self, name: str, watched: bool) -> None:
+        """Put a host in digests (the default when registered) or leave it out."""
+        if name == LOCAL_HOST:
+            raise InputError("'local' is not a registered host; digests cover registered ones")
+        await self.get(name)
+        async with self.store.session() as session:
+            await session.execute(
+                update(HostRow)
+                .where(HostRow.name == name)
+                .values(watched=watched, updated_at=utcnow())
+            )
+
+    async def is_watched(self, name: str) -> bool:
+        """Whether digests cover the host (`local` never)."""
+        async with self.store.session() as session:
+            return bool(await session.scalar(select(HostRow.watched).where(HostRow.name == name)))
 
     async def remove(self, name: str) -> None:
         """Forget a host; its past runs stay in history."""

@@ -85,6 +85,15 @@ def test_hosts_add_show_list_remove(env: dict[str, str], keys: dict[str, str]) -
     assert shown["expect_ports"] == [80, 443]
     assert shown["labels"] == {"env": "prod"}
     assert [h["name"] for h in hosts_json(env)] == ["local", "web-1"]
+    assert shown["watched"] is True  # in digests once registered
+    unwatch = cli(env, "hosts", "unwatch", "web-1")
+    assert unwatch.returncode == 0 and "left out of digests" in unwatch.stdout
+    assert json.loads(cli(env, "hosts", "show", "web-1", "--json").stdout)["watched"] is False
+    assert cli(env, "hosts", "watch", "web-1").returncode == 0
+    assert json.loads(cli(env, "hosts", "show", "web-1", "--json").stdout)["watched"] is True
+    for bad in ("nosuch", "local"):
+        out = cli(env, "hosts", "unwatch", bad)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert cli(env, "hosts", "remove", "web-1").returncode == 0
     assert [h["name"] for h in hosts_json(env)] == ["local"]
 
