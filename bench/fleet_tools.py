@@ -79,51 +79,45 @@ class Tools:
 
     def parallel_ssh(self, hosts: list[LabHost], script: str, probes: int) -> float:
         """Start one ssh per host at once, wait for all; seconds (raises if any failed)."""
-        outs = [(self.dir / f"ssh-{h.name}.out").open("w+") for h in hosts]
-        t0 = time.perf_counter()
-        procs = [
-            subprocess.Popen(
-                self.ssh_argv(h, script), stdin=subprocess.DEVNULL, stdout=o,
-                stderr=subprocess.STDOUT,
-            )
-            for h, o in zip(hosts, outs, strict=True)
-        ]  # fmt: skip
-        codes = [p.wait(timeout=120) for p in procs]
-        elapsed = time.perf_counter() - t0
-        for h, o, code in zip(hosts, outs, codes, strict=True):
-            o.seek(0)
-            text = o.read()
-            o.close()
-            if code != 0 or text.count(MARK) != probes:
-                raise RuntimeError(f"ssh to {h.name} failed ({code}): {text[-500:]}")
-        return elapsed
+        runs = [(h, self.ssh_argv(h, script), None) for h in hosts]
+        return self._all_at_once("ssh", runs, probes)
 
     def commands_only(self, hosts: list[LabHost], script: str, probes: int) -> float:
         """The floor: the same script in each host's namespace at once, no SSH at all.
 
         nsenter into the host's network namespace (so `ss` sees its sockets; and its PID
-        namespace and /proc for a host with its own), the environment
-        its sshd gives a session (PATH with the host's bin dir, its empty HOME), bash as
-        root's login shell would run it; seconds (raises if any run failed).
+        namespace and /proc for a host with its own), the environment its sshd gives a
+        session (PATH with the host's bin dir, its empty HOME), bash as root's login shell
+        would run it; seconds (raises if any run failed).
         """
-        outs = [(self.dir / f"local-{h.name}.out").open("w+") for h in hosts]
+        runs = [
+            (h, [*_enter(h), "bash", "-c", script],
+             {"PATH": f"{h.workdir}/bin:{SYSTEM_PATH}", "HOME": f"{h.workdir}/home"})
+            for h in hosts
+        ]  # fmt: skip
+        return self._all_at_once("local", runs, probes)
+
+    def _all_at_once(
+        self, label: str, runs: list[tuple[LabHost, list[str], dict[str, str] | None]], probes: int
+    ) -> float:
+        """Start every (host, argv, env) at once, wait for all; seconds. Each output must hold
+        one MARK per probe (raises with the output's end if any run failed)."""
+        outs = [(self.dir / f"{label}-{h.name}.out").open("w+") for h, _, _ in runs]
         t0 = time.perf_counter()
         procs = [
             subprocess.Popen(
-                [*_enter(h), "bash", "-c", script],
-                stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.STDOUT,
-                env={"PATH": f"{h.workdir}/bin:{SYSTEM_PATH}", "HOME": f"{h.workdir}/home"},
+                argv, stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.STDOUT, env=env
             )
-            for h, o in zip(hosts, outs, strict=True)
-        ]  # fmt: skip
+            for (_, argv, env), o in zip(runs, outs, strict=True)
+        ]
         codes = [p.wait(timeout=120) for p in procs]
         elapsed = time.perf_counter() - t0
-        for h, o, code in zip(hosts, outs, codes, strict=True):
+        for (h, _, _), o, code in zip(runs, outs, codes, strict=True):
             o.seek(0)
             text = o.read()
             o.close()
             if code != 0 or text.count(MARK) != probes:
-                raise RuntimeError(f"commands on {h.name} failed ({code}): {text[-500:]}")
+                raise RuntimeError(f"{label} run on {h.name} failed ({code}): {text[-500:]}")
         return elapsed
 
     def write_ansible(self, hosts: list[LabHost]) -> Path:
