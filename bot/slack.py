@@ -129,10 +129,16 @@ class Poster:
         Without `thread_ts` the first message goes to the channel (or replaces `update_ts`)
         and the rest into its thread; with it, every message is a reply in that thread.
         """
+        # Inserted already taken by this replica: no other may post it, no claim needed.
         entry = await self.repo.enqueue(
-            channel, messages, run_id=run_id, thread_ts=thread_ts, update_ts=update_ts
-        )
-        return await self.attempt(entry)
+            channel, messages, run_id=run_id, thread_ts=thread_ts, update_ts=update_ts,
+            lease=(self.owner, OUTBOX_LEASE),
+        )  # fmt: skip
+        self._busy.add(entry.id)
+        try:
+            return await self._post_taken(entry)
+        finally:
+            self._busy.discard(entry.id)
 
     async def attempt(self, entry: Pending) -> str | None:
         """Post what is left of `entry`; on failure it stays in the outbox for later.
@@ -145,22 +151,24 @@ class Poster:
         self._busy.add(entry.id)
         try:
             fresh = await self.repo.claim(entry.id, self.owner, OUTBOX_LEASE)
-            if fresh is None:
-                return None
-            try:
-                return await self._deliver(fresh)
-            except POST_ERRORS as exc:
-                why = describe(exc)
-                log.warning("outbox %s: not posted yet (%s); kept for retry", entry.id, why)
-                await self.repo.failed(entry.id, why)
-                return None
-            finally:
-                try:
-                    await self.repo.release(entry.id, self.owner)
-                except StoreError as exc:  # the lease runs out by itself
-                    log.warning("outbox %s: lease not released: %s", entry.id, exc)
+            return None if fresh is None else await self._post_taken(fresh)
         finally:
             self._busy.discard(entry.id)
+
+    async def _post_taken(self, entry: Pending) -> str | None:
+        """Deliver an entry this replica holds the lease of, then give the lease back."""
+        try:
+            return await self._deliver(entry)
+        except POST_ERRORS as exc:
+            why = describe(exc)
+            log.warning("outbox %s: not posted yet (%s); kept for retry", entry.id, why)
+            await self.repo.failed(entry.id, why)
+            return None
+        finally:
+            try:
+                await self.repo.release(entry.id, self.owner)
+            except StoreError as exc:  # the lease runs out by itself
+                log.warning("outbox %s: lease not released: %s", entry.id, exc)
 
     async def _deliver(self, entry: Pending) -> str | None:
         summary_ts = entry.summary_ts

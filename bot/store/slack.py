@@ -182,10 +182,13 @@ class SlackRepo:
         run_id: int | None = None,
         thread_ts: str | None = None,
         update_ts: str | None = None,
+        lease: tuple[str, timedelta] | None = None,
     ) -> Pending:
-        """Keep rendered messages until they are posted."""
+        """Keep rendered messages until they are posted; with `lease` (owner, how long) the
+        new entry is already taken by that owner, as `claim` would take it."""
+        now = utcnow()
         row = OutboxRow(
-            created_at=utcnow(),
+            created_at=now,
             channel=channel,
             run_id=run_id,
             thread_ts=thread_ts,
@@ -195,6 +198,8 @@ class SlackRepo:
             attempts=0,
             last_error="",
             done=False,
+            lease_owner=lease[0] if lease else None,
+            lease_until=now + lease[1] if lease else None,
         )
         async with self.store.session() as session:
             session.add(row)
