@@ -10,11 +10,22 @@ import re
 
 MASK = "[REDACTED]"
 
+# Each entry: a pattern, its replacement, and literals one of which every match must contain.
 # Order matters: whole blocks first, then key=value forms, then bare token shapes.
 # Runs before a keyword are bounded ({0,64}, not *): unbounded, a long run of such characters
 # ("a.a.a...", "-----", "--password--password...") backtracks quadratically or worse, and this
 # runs on up to a megabyte of probe output on the event loop.
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+# Each regex scan of a large probe output costs milliseconds, and most outputs hold none of
+# these shapes: a pattern whose literals are all absent from the lower-cased text (a plain
+# substring search) is skipped. Only for ASCII text: there str.lower() agrees with the
+# patterns' (?i) matching, where Unicode folding would not (U+017F LONG S matches "s" under
+# (?i) but lowers to itself).
+_KEYWORDS = ("passw", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey",
+             "access_key", "access-key")  # fmt: skip
+_TOKEN_PREFIXES = ("xox", "xapp-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                   "github_pat_", "glpat-", "dckr_pat_", "eyj")  # fmt: skip
+
+_PATTERNS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
     (
         re.compile(
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?"
@@ -22,19 +33,29 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
             re.S,
         ),
         f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----",
+        ("-----begin ",),
     ),
     # Authorization / Cookie headers: keep the scheme word, drop the credential.
     (
         re.compile(r"(?i)\b(authorization|proxy-authorization)(\s*[:=]\s*)(\w+\s+)?[^\s'\"]+"),
         rf"\1\2\3{MASK}",
+        ("authorization",),
     ),
-    (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}"),
+    (re.compile(r"(?i)\b(cookie|set-cookie)(\s*:\s*)[^\r\n]+"), rf"\1\2{MASK}", ("cookie",)),
     # user:password@ in URLs.
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)([^/\s:@]*):([^/\s@]+)@"), rf"\1\2:{MASK}@"),
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)([^/\s:@]*):([^/\s@]+)@"),
+        rf"\1\2:{MASK}@",
+        ("://",),
+    ),
     # curl -u user:pass, --user user:pass; `docker login -p X`; redis --requirepass X.
-    (re.compile(r"(\s(?:-u|--user)[\s=]+['\"]?)([^\s:'\"/]+):(?!//)([^\s'\"]+)"), rf"\1\2:{MASK}"),
-    (re.compile(r"(?i)(\blogin\b[^\n]*?\s-p\s+)[^\s'\"]+"), rf"\1{MASK}"),
-    (re.compile(r"(?i)(--?requirepass[\s=]+)[^\s'\"]+"), rf"\1{MASK}"),
+    (
+        re.compile(r"(\s(?:-u|--user)[\s=]+['\"]?)([^\s:'\"/]+):(?!//)([^\s'\"]+)"),
+        rf"\1\2:{MASK}",
+        ("-u",),
+    ),
+    (re.compile(r"(?i)(\blogin\b[^\n]*?\s-p\s+)[^\s'\"]+"), rf"\1{MASK}", ("login",)),
+    (re.compile(r"(?i)(--?requirepass[\s=]+)[^\s'\"]+"), rf"\1{MASK}", ("requirepass",)),
     # --password=x, --password x, password=x, PGPASSWORD=x, api_key: x, token=x ...
     (
         re.compile(
@@ -43,6 +64,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"(['\"]?)(?!-)[^\s'\"&]+\3"
         ),
         rf"\1\2\3{MASK}\3",
+        _KEYWORDS,
     ),
     (
         re.compile(
@@ -51,6 +73,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"(['\"]?\s*[=:]\s*)(['\"]?)[^\s'\"&,;]+\3"
         ),
         rf"\1\2\3{MASK}\3",
+        _KEYWORDS,
     ),
     # Bare token shapes, one alternation (one pass over the text instead of eight).
     (
@@ -65,32 +88,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b)"
         ),
         MASK,
+        _TOKEN_PREFIXES,
     ),
 ]
-
-
-# Each regex scan of a large probe output costs milliseconds, and most outputs hold none of
-# these shapes. Before a pattern runs, a plain substring search of the lower-cased text looks
-# for a literal that every match of it must contain; none there, the pattern is skipped.
-# Only for ASCII text: there str.lower() agrees with the patterns' (?i) matching, where
-# Unicode folding would not (U+017F LONG S matches "s" under (?i) but lowers to itself).
-_KEYWORDS = ("passw", "pwd", "secret", "token", "apikey", "api_key", "api-key", "accesskey",
-             "access_key", "access-key")  # fmt: skip
-_TOKEN_PREFIXES = ("xox", "xapp-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-                   "github_pat_", "glpat-", "dckr_pat_", "eyj")  # fmt: skip
-_NEEDS: tuple[tuple[str, ...], ...] = (
-    ("-----begin ",),
-    ("authorization",),
-    ("cookie",),
-    ("://",),
-    ("-u",),
-    ("login",),
-    ("requirepass",),
-    _KEYWORDS,
-    _KEYWORDS,
-    _TOKEN_PREFIXES,
-)
-assert len(_NEEDS) == len(_PATTERNS)
 
 
 def redact(text: str) -> str:
@@ -98,7 +98,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     lower = text.lower() if text.isascii() else None
-    for (pattern, replacement), needs in zip(_PATTERNS, _NEEDS, strict=True):
+    for pattern, replacement, needs in _PATTERNS:
         if lower is None or any(n in lower for n in needs):
             text = pattern.sub(replacement, text)
     return text

@@ -226,7 +226,7 @@ def redact_every_pattern(text: str) -> str:
     """The reference: every pattern applied, no literal pre-checks."""
     from ssh_probes.redact import _PATTERNS
 
-    for pattern, replacement in _PATTERNS:
+    for pattern, replacement, _needs in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
