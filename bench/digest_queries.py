@@ -133,12 +133,17 @@ async def load_postgres(url: str, results: int) -> None:
         await conn.close()
 
 
+def sqlite_time(at: datetime) -> str:
+    """A datetime as UTCDateTime stores it in SQLite: UTC, no zone, microseconds."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def load_sqlite(path: str, results: int) -> None:
     """sqlite3 executemany in one transaction, values stored the way SQLAlchemy stores them."""
 
     def value(v: Any) -> Any:
-        if isinstance(v, datetime):  # UTCDateTime: UTC, no zone, microseconds
-            return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if isinstance(v, datetime):
+            return sqlite_time(v)
         return v
 
     conn = sqlite3.connect(path)
@@ -188,8 +193,8 @@ async def plans(store: Store) -> dict[str, list[str]]:
     sqlite = store.engine.dialect.name == "sqlite"
     since, day = NOW - timedelta(days=14), NOW - timedelta(days=1)
     if sqlite:  # stored as UTC text without a zone
-        since_v: Any = since.strftime("%Y-%m-%d %H:%M:%S.%f")
-        day_v: Any = day.strftime("%Y-%m-%d %H:%M:%S.%f")
+        since_v: Any = sqlite_time(since)
+        day_v: Any = sqlite_time(day)
     else:
         since_v, day_v = since, day
     out = {}
