@@ -95,11 +95,26 @@ class Actions:
     async def on_help(self, ack: Ack, command: dict[str, Any]) -> None:
         """`/triagebot help`: the commands this deployment has."""
         text = str(command.get("text") or "").strip().lower()
+        words = text.split()
+        if len(words) == 2 and words[0] == "help":
+            from commands.help import explain
+
+            try:
+                answer = explain(words[1])
+            except InputError as exc:
+                answer = str(exc)
+            await ack(text=answer, response_type="ephemeral")
+            self._audit(
+                user=str(command["user_id"]), channel=str(command["channel_id"]), action="help",
+                detail=f"/triagebot {text}"[:200], outcome="ok",
+            )  # fmt: skip
+            return
         lines = ["*triagebot* commands:"]
         if "triage" in self.commands:
             lines.append("`/triage HOST [port N]`  the incident routine on a host or `local`")
         lines += [f"`/{n} ...`" for n in self.commands if n != "triage"]
         lines.append("`/hosts list|show NAME|add NAME --address ...|remove NAME`  the registry")
+        lines.append("`/triagebot help CODE`  what a finding code means and what to do")
         lines.append("`/triagebot help`  this text")
         prefix = "" if text in ("", "help") else f"unknown `/triagebot {text}`; "
         await ack(text=prefix + "\n".join(lines), response_type="ephemeral")

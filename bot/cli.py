@@ -168,6 +168,18 @@ def history(
         )
 
 
+@app.command("help")
+def help_code(
+    code: Annotated[
+        str | None, typer.Argument(help="A finding code (disk.full), or `codes` for all.")
+    ] = None,
+) -> None:
+    """What a finding code means and what to do about it (the catalog entry)."""
+    from commands.help import codes_list, explain
+
+    typer.echo(explain(code) if code else codes_list())
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import typer
 
-SLASH_COMMANDS = ("triage", "hosts", "http", "dig", "history")
+SLASH_COMMANDS = ("triage", "hosts", "http", "dig", "history", "digest")
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
   /triage HOST port N     ... and answer why port N is refused or timing out
@@ -21,6 +21,8 @@ HELP = """Commands (as in Slack):
   /hosts show NAME        one host's entry
   /hosts add NAME --address ADDR [--port 22] [--user U] [--key PATH] --host-key '...'
   /hosts remove NAME
+  /digest list|add|remove|run ...   scheduled digests
+  help CODE               what a finding code means and what to do (help codes: all)
   help                    this text
   quit                    leave (Ctrl-D works too)"""
 
@@ -39,6 +41,11 @@ def to_argv(line: str) -> list[str] | None:
     head = words[0].lstrip("/")
     if head in ("help", "triagebot") and len(words) == 1:
         return ["help"]
+    if head == "triagebot" and words[1:2] == ["help"]:
+        words = words[1:]
+        head = "help"
+    if head == "help":
+        return ["help", *words[1:2]]
     if head not in SLASH_COMMANDS:
         raise ValueError(f"unknown command {words[0]!r}; type `help`")
     return [head, *words[1:]]

@@ -26,6 +26,7 @@ from commands.dns.words import parse_domain, parse_resolver, shown
 from commands.report import Report, Status
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult, SSHOptions
+from ssh_probes.rules.unreachable import unreachable
 
 if TYPE_CHECKING:  # asyncssh is imported only when --from needs it
     from ssh_probes.executor import Executor
@@ -169,6 +170,7 @@ async def _from(request: DigRequest, executor: Executor, opts: DigOptions, own: 
             "host": executor.host,
             "name": request.domain,
             "error": str(exc),
+            "detail": exc.detail,
             "code": exc.code,
         }
     finally:
@@ -256,14 +258,14 @@ async def run(
             _result(f"dig:from {there['host']}", there["host"], there, there.get("error"), None)
         )
         if there.get("error"):
+            gone = from_host or HostTarget(name=there["host"])
             findings.append(
-                Finding(
-                    code=there["code"],
-                    severity="critical",
-                    title=f"cannot reach {there['host']}: {there['error']}",
-                    suggestion=f"`triagebot hosts show {there['host']}`; "
-                    "check its address, sshd and key.",
-                    host=there["host"],
+                unreachable(
+                    gone,
+                    there["code"],
+                    there.get("detail") or there["error"],
+                    connect_timeout_s=opts.ssh.connect_timeout_s,
+                    doing="the lookup",
                 )
             )
         else:

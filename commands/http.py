@@ -20,6 +20,7 @@ from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import Executor, SSHOptions, executor_for
 from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
 from ssh_probes.redact import redact
+from ssh_probes.rules.unreachable import unreachable
 
 __all__ = ["HttpOptions", "HttpRequest", "Pin", "parse", "run"]
 
@@ -55,15 +56,14 @@ async def _remote(
         result = await ex.run(argv, timeout=opts.total_timeout_s + 5, input=stdin)
     except ExecutorError as exc:
         ms = int((time.monotonic() - t0) * 1000)
-        unreachable = Finding(
+        gone = unreachable(
+            host,
             exc.code,
-            "critical",
-            f"cannot run the check on {host.name}: {exc.detail}",
-            evidence={"address": host.address, "port": host.port},
-            suggestion=f"`triagebot triage {host.name}` explains what is wrong with the host.",
-            host=host.name,
+            exc.detail,
+            connect_timeout_s=opts.connect_timeout_s,
+            doing="the curl check",
         )
-        return ProbeResult("curl", host.name, False, {}, exc.detail, ms, AREA), [unreachable]
+        return ProbeResult("curl", host.name, False, {}, exc.detail, ms, AREA), [gone]
     finally:
         if own:
             await ex.close()

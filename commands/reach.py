@@ -12,6 +12,7 @@ import errno
 import time
 from collections.abc import Iterator, Mapping
 
+from commands.web import codes
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
 
 CONNECT_TIMEOUT_S = 3.0
@@ -83,8 +84,7 @@ def port_findings(host: HostTarget, port: int, ok_facts: Mapping[str, Facts]) ->
         "connect_ms": reach["connect_ms"],
     }
     if reach["outcome"] == "timeout":
-        yield Finding(
-            code="tcp.timeout",
+        yield codes.TCP_TIMEOUT.finding(
             severity="critical",
             title=f"{where} listens on the host but the bot's connect got no answer",
             detail="The service is up; packets to it are dropped on the way (host firewall, "
@@ -98,8 +98,7 @@ def port_findings(host: HostTarget, port: int, ok_facts: Mapping[str, Facts]) ->
             host=host.name,
         )
     elif reach["outcome"] == "refused":
-        yield Finding(
-            code="tcp.refused",
+        yield codes.TCP_REFUSED.finding(
             severity="critical",
             title=f"{where} listens on the host but refuses the bot's connection",
             detail="Something rejects the connection before the service sees it: a REJECT "
@@ -114,8 +113,7 @@ def port_findings(host: HostTarget, port: int, ok_facts: Mapping[str, Facts]) ->
             host=host.name,
         )
     elif reach["outcome"] in ("unreachable", "error"):
-        yield Finding(
-            code="tcp.timeout",
+        yield codes.TCP_TIMEOUT.finding(
             severity="critical",
             title=f"{where}: {reach['detail']}",
             detail="The bot has no route to the host's address.",

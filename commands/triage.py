@@ -22,6 +22,7 @@ from ssh_probes.executor import SSHOptions, executor_for
 from ssh_probes.model import Finding, HostTarget, Probe, ProbeConfig, ProbeResult
 from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
+from ssh_probes.rules.unreachable import unreachable
 from ssh_probes.runner import run_probes
 
 USAGE = "usage: /triage HOST [port N] [url URL]   (HOST: a registered host name, or `local`)"
@@ -90,42 +91,6 @@ def selects(labels: dict[str, str], key: str, value: str) -> bool:
     return value in labels.get(key, "").split(",")
 
 
-def _unreachable(host: HostTarget, exc: ExecutorError, opts: SSHOptions) -> Finding:
-    where = f"{host.user}@{host.address}:{host.port}"
-    advice = {
-        "ssh.refused": (
-            f"Nothing accepts connections on {host.address}:{host.port}. Check that sshd runs "
-            "(`systemctl status ssh`), that the port is right (`triagebot hosts show "
-            f"{host.name}`), and that no firewall rejects it (`nc -vz {host.address} {host.port}`)."
-        ),
-        "ssh.timeout": (
-            f"No answer from {host.address}:{host.port} within {opts.connect_timeout_s:g}s: the "
-            "host is down, the address is wrong, or a firewall drops packets. Try "
-            f"`nc -vz -w 5 {host.address} {host.port}` and check security groups."
-        ),
-        "ssh.auth_failed": (
-            f"The key was not accepted for {host.user}: add its public key to "
-            f"~{host.user}/.ssh/authorized_keys on the host, or fix --user/--key "
-            f"(`triagebot hosts show {host.name}`)."
-        ),
-        "ssh.hostkey_mismatch": (
-            "The host key is not the pinned one, so nothing was run. If the host was rebuilt, "
-            "verify the new fingerprint out of band (`ssh-keyscan -p PORT ADDR | ssh-keygen -lf -`)"
-            f" and register it again (`triagebot hosts remove {host.name}` then `hosts add` with "
-            "--host-key); otherwise treat it as a possible man-in-the-middle."
-        ),
-    }
-    return Finding(
-        code=exc.code,
-        severity="critical",
-        title=f"cannot reach {where}: {exc.detail}",
-        detail=exc.detail,
-        evidence={"address": host.address, "port": host.port, "user": host.user},
-        suggestion=advice.get(exc.code, "Check the host's registry entry and its sshd."),
-        host=host.name,
-    )
-
-
 def _follow_ups(results: Sequence[ProbeResult], thresholds: Thresholds) -> list[Probe]:
     """du on each filesystem over a threshold, so the finding can name the biggest directories."""
     disk = next((r for r in results if r.probe == "disk" and r.ok), None)
@@ -181,7 +146,9 @@ async def run(
         results, web = await asyncio.gather(run_probes(executor, probes, host), checked)
         results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
     except ExecutorError as exc:
-        findings.append(_unreachable(host, exc, opts.ssh))
+        findings.append(
+            unreachable(host, exc.code, exc.detail, connect_timeout_s=opts.ssh.connect_timeout_s)
+        )
         if url is not None:  # the host is out of reach; the bot's own view still helps
             web = await http.run(url, opts.http)
     except BaseException:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from commands.dns import codes
 from commands.dns.explain import from_host, mismatch
 from ssh_probes.model import Facts, Finding
 
@@ -39,8 +40,7 @@ def failures(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
         if failed:
             addr, _, port = res.rpartition(":")
             all_failed = len(failed) == len(mine)
-            yield Finding(
-                code="dns.timeout",
+            yield codes.DNS_TIMEOUT.finding(
                 severity="critical" if all_failed else "warning",
                 title=f"{res} did not answer {len(failed)} of {len(mine)} queries for {name}"
                 + (" (" + ", ".join(q["type"] for q in failed) + ")" if not all_failed else ""),
@@ -57,8 +57,7 @@ def failures(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     bad = [q for q in queries if q["rcode"] in ("SERVFAIL", "REFUSED")]
     if bad:
         where = sorted({f"{q['resolver']} {q['rcode']}" for q in bad})
-        yield Finding(
-            code="dns.servfail",
+        yield codes.DNS_SERVFAIL.finding(
             severity="critical",
             title=f"{name}: {', '.join(where)}",
             detail="The resolver could not get an answer (SERVFAIL) or would not ask (REFUSED).",
@@ -71,8 +70,7 @@ def failures(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     nx = sorted({q["resolver"] for q in answered if q["rcode"] == "NXDOMAIN"})
     if nx:
         everywhere = all(q["rcode"] == "NXDOMAIN" for q in answered)
-        yield Finding(
-            code="dns.nxdomain",
+        yield codes.DNS_NXDOMAIN.finding(
             severity="critical" if everywhere else "warning",
             title=f"{name} does not exist (NXDOMAIN from {', '.join(nx)})",
             evidence={"resolvers": nx, "everywhere": everywhere},
@@ -101,8 +99,7 @@ def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Fin
             ]
     if empty:
         types = sorted({t for _, t in empty})
-        yield Finding(
-            code="dns.no_answer",
+        yield codes.DNS_NO_ANSWER.finding(
             severity="warning",
             title=f"{name} exists but has no {' or '.join(types)} record",
             evidence={"missing": [f"{r} {t}" for r, t in empty]},
@@ -113,8 +110,7 @@ def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Fin
     v4 = max((_owned(q) for q in _by_type(queries, "A")), key=len, default=[])
     v6 = sorted({v for q in _by_type(queries, "AAAA") for v in _owned(q)})
     if len(v4) > 1:
-        yield Finding(
-            code="dns.multiple_a",
+        yield codes.DNS_MULTIPLE_A.finding(
             severity="info",
             title=f"{name} has {len(v4)} A records (round-robin): {', '.join(v4[:8])}",
             evidence={"addresses": v4},
@@ -123,8 +119,7 @@ def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Fin
             + "; ".join(f"`curl -sv --resolve {name}:443:{ip} https://{name}/`" for ip in v4[:3]),
         )
     if v6:
-        yield Finding(
-            code="dns.ipv6_present",
+        yield codes.DNS_IPV6_PRESENT.finding(
             severity="info",
             title=f"{name} has IPv6 addresses: {', '.join(v6[:4])}",
             evidence={"addresses": v6, "ipv4": v4},
@@ -151,8 +146,7 @@ def _cdn(name: str, ok: Sequence[Facts]) -> Iterator[Finding]:
                     entry["cnames"].add(a["value"].rstrip("."))
     for provider, e in sorted(seen.items()):
         shown = sorted(e["addresses"]) or sorted(e["cnames"])
-        yield Finding(
-            code="dns.cdn_proxied",
+        yield codes.DNS_CDN_PROXIED.finding(
             severity="info",
             title=f"{name} is proxied by {provider} ({', '.join(shown[:4])})",
             detail=f"Requests to {name} go to {provider}'s edge, not to the origin server.",
@@ -208,8 +202,7 @@ def resolver_views(name: str, queries: Sequence[Facts], ns: Facts | None) -> Ite
             a = d["authority"]
             shown.append(f"zone's servers {' '.join(a['values']) or a['rcode']}")
         parts.append(f"{d['type']}: " + " vs ".join(shown))
-    yield Finding(
-        code="dns.resolver_mismatch",
+    yield codes.DNS_RESOLVER_MISMATCH.finding(
         severity=severity,
         title=f"{name}: answers differ ({'; '.join(parts)[:300]})",
         detail=why,
@@ -236,8 +229,7 @@ def authority(name: str, ns: Facts) -> Iterator[Finding]:
     if ns.get("error") or not ns.get("problems"):
         return
     zone = ns["zone"]
-    yield Finding(
-        code="dns.inconsistent_ns",
+    yield codes.DNS_INCONSISTENT_NS.finding(
         severity="warning",
         title=f"name servers of {zone} disagree: {ns['problems'][0][:200]}",
         detail="; ".join(ns["problems"]),
@@ -255,8 +247,7 @@ def traced(name: str, trace: Facts) -> Iterator[Finding]:
     broke = trace.get("broke_at")
     if not broke:
         return
-    yield Finding(
-        code=broke["code"],
+    yield codes.BY_CODE.get(broke["code"], codes.DNS_SERVFAIL).finding(
         severity="critical",
         title=f"resolution of {name} breaks at zone {broke['zone']}: {broke['reason'][:200]}",
         detail=broke["reason"],
@@ -273,8 +264,7 @@ def from_finding(name: str, remote: Facts, bot: Sequence[str]) -> Iterator[Findi
     if verdict is None:
         return
     severity, title, why, fix = verdict
-    yield Finding(
-        code="dns.resolver_mismatch",
+    yield codes.DNS_RESOLVER_MISMATCH.finding(
         severity=severity,
         title=title,
         detail=why,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from commands.dns import codes as dns_codes
+from commands.web import codes
 from commands.web.request import HttpOptions, HttpRequest
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, Severity
 
 PHASES = {
@@ -90,9 +93,13 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
     if "hops" in facts:
         evidence["hops"] = facts["hops"]
 
-    def add(code: str, severity: Severity, title: str, suggestion: str) -> None:
+    def add(code: Code, severity: Severity, title: str, suggestion: str) -> None:
         detail = facts.get("detail", "")
-        out.append(Finding(code, severity, title, detail, evidence, suggestion, host))
+        out.append(
+            code.finding(
+                severity, title, detail=detail, evidence=evidence, suggestion=suggestion, host=host
+            )
+        )
 
     if outcome == "response":
         status = int(facts.get("status") or 0)
@@ -100,7 +107,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         if status >= 500:
             why = _5XX.get(status, "the application failed while handling the request")
             add(
-                "http.5xx",
+                codes.HTTP_5XX,
                 "critical",
                 f"HTTP {status} from {req.shown}: {why}",
                 (
@@ -114,7 +121,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         elif status >= 400:
             why = _4XX.get(status, "the server refused the request")
             add(
-                "http.4xx",
+                codes.HTTP_4XX,
                 "warning",
                 f"HTTP {status} from {req.shown}: {why}",
                 "Check the URL's path, the credentials or token, and the method "
@@ -124,7 +131,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         if worst is not None and worst[2] > opts.slow_threshold_s * 1000:
             phase, ms, total = worst
             add(
-                "http.slow",
+                codes.HTTP_SLOW,
                 "warning",
                 f"{req.shown} took {total:.0f} ms (threshold {opts.slow_threshold_s * 1000:.0f}"
                 f" ms); slowest phase: {PHASES[phase]}, {ms:.0f} ms",
@@ -132,7 +139,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
             )
     elif outcome == "tcp.refused":
         add(
-            "tcp.refused",
+            codes.TCP_REFUSED,
             "critical",
             f"connection to {where} refused",
             f"Nothing accepts connections on port {port} there, or a firewall rejects them. On "
@@ -141,7 +148,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         )
     elif outcome == "tcp.timeout":
         add(
-            "tcp.timeout",
+            codes.TCP_TIMEOUT,
             "critical",
             f"TCP connect to {where} got no answer",
             f"Packets are dropped or the host is down: check firewalls and security groups for "
@@ -150,7 +157,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         )
     elif outcome == "http.timeout":
         add(
-            "http.timeout",
+            codes.HTTP_TIMEOUT,
             "critical",
             f"connected to {where}, but no response in time",
             "The application or its upstream hangs: read its logs around now, check its "
@@ -160,14 +167,14 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
     elif outcome == "tls.error":
         kind = facts.get("tls_kind", "protocol")
         add(
-            "tls.error",
+            codes.TLS_ERROR,
             "critical",
             f"TLS failure with {where}: {kind}",
             _TLS_ADVICE.get(kind, _TLS_ADVICE["unknown CA"]).format(host=req.host, port=port),
         )
     elif outcome == "http.connection_closed":
         add(
-            "http.connection_closed",
+            codes.HTTP_CONNECTION_CLOSED,
             "critical",
             f"{where} closed the connection without a response",
             "The server or a proxy in between dropped the request: check the server's error "
@@ -175,7 +182,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         )
     elif outcome == "http.too_many_redirects":
         add(
-            "http.too_many_redirects",
+            codes.HTTP_TOO_MANY_REDIRECTS,
             "warning",
             f"{req.shown} redirects more than {opts.max_redirects} times",
             "A redirect loop: typically http->https behind a TLS-terminating proxy that does "
@@ -183,7 +190,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
         )
     elif outcome.startswith("dns."):
         add(
-            outcome,
+            dns_codes.BY_CODE.get(outcome, dns_codes.DNS_SERVFAIL),
             "warning" if outcome == "dns.no_answer" else "critical",
             f"{req.host} does not resolve: {facts.get('detail', outcome)}",
             f"`triagebot dig {req.host}` shows what each resolver answers; to test the server "
@@ -192,7 +199,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
     addresses = facts.get("addresses") or []
     if len(addresses) > 1:
         add(
-            "dns.multiple_a",
+            dns_codes.DNS_MULTIPLE_A,
             "info",
             f"{req.host} resolves to {len(addresses)} addresses; this check used {addresses[0]}",
             "Intermittent failures can be one bad backend: check each address"
@@ -260,8 +267,7 @@ def compare(local: Facts, remote: Facts, host: str, req: HttpRequest) -> list[Fi
         f"`ip route get {ip_b or ip_a or req.host}`), and any proxy settings on {host}."
     )
     return [
-        Finding(
-            "http.view_mismatch",
+        codes.HTTP_VIEW_MISMATCH.finding(
             "warning",
             f"the bot sees {a}, {host} sees {b}" + (f"; {why[0]}" if why else ""),
             evidence={"local": {"outcome": a, "ip": ip_a}, host: {"outcome": b, "ip": ip_b}},

@@ -10,22 +10,51 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
 from ssh_probes.rules import (
+    base,
     connections,
     cpu,
     disk,
     docker,
     kernel,
     logs,
+    memory,
     resolve,
     services,
     sockets,
+    unreachable,
 )
-from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
+from ssh_probes.rules.base import SOURCE_UNAVAILABLE, Rule, Thresholds, human_kb, level
 from ssh_probes.rules.disk import over_threshold
 
-__all__ = ["RULES", "Rule", "Thresholds", "evaluate", "human_kb", "level", "over_threshold"]
+__all__ = [
+    "CODES",
+    "RULES",
+    "Rule",
+    "Thresholds",
+    "evaluate",
+    "human_kb",
+    "level",
+    "over_threshold",
+]
+
+# Every host code, each declared beside the rule that emits it.
+CODES: tuple[Code, ...] = (
+    *base.CODES,
+    *cpu.CODES,
+    *memory.CODES,
+    *disk.CODES,
+    *sockets.CODES,
+    *connections.CODES,
+    *docker.CODES,
+    *kernel.CODES,
+    *services.CODES,
+    *logs.CODES,
+    *resolve.CODES,
+    *unreachable.CODES,
+)
 
 RULES: dict[str, Rule] = {
     **cpu.RULES,
@@ -43,8 +72,7 @@ RULES: dict[str, Rule] = {
 def unavailable(probe: str, facts: Facts, host: HostTarget) -> Finding:
     """Info: the host lacks a source (no systemd, no docker, no permission); not an error."""
     why = str(facts.get("why") or "not available on this host")
-    return Finding(
-        code="source.unavailable",
+    return SOURCE_UNAVAILABLE.finding(
         severity="info",
         title=f"{probe}: {why}",
         detail="This part of the routine could not look; nothing was concluded from it.",

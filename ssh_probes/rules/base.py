@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, Severity
+
+SOURCE_UNAVAILABLE = Code(
+    "source.unavailable",
+    "host",
+    "A source of facts is missing on the host",
+    "The probe ran but the host has no such source (no systemd, no Docker, no permission to read "
+    "the kernel log): that part of the routine saw nothing.",
+    "Install or grant access to the source if the area matters for this host (e.g. add the bot's "
+    "user to the systemd-journal or docker group).",
+)
+
+CODES = (SOURCE_UNAVAILABLE,)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,39 @@ the suggestion fills those values into the commands to run.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds, level
+
+TCP_TIME_WAIT_HIGH = Code(
+    "tcp.time_wait_high",
+    "host",
+    "Many TIME-WAIT connections",
+    "Many short-lived connections: each request opens and closes a socket.",
+    "Use keep-alive and connection pooling towards the peers named.",
+)
+
+TCP_SYN_SENT_HIGH = Code(
+    "tcp.syn_sent_high",
+    "host",
+    "Many SYN-SENT connections",
+    "Connection attempts get no answer: the peer is down or a firewall drops packets.",
+    "Test the named peer (`nc -vz -w 3 PEER PORT`), its security groups and routes.",
+)
+
+TCP_CLOSE_WAIT_HIGH = Code(
+    "tcp.close_wait_high",
+    "host",
+    "Many CLOSE-WAIT connections",
+    "The peer closed but the application never closed its socket: a leak.",
+    "Fix socket closing in the named process; restart it to recover meanwhile.",
+)
+
+CODES = (TCP_TIME_WAIT_HIGH, TCP_SYN_SENT_HIGH, TCP_CLOSE_WAIT_HIGH)
+
 
 CRITICAL_FACTOR = 5
 SHOWN = 3  # peers / ports / processes named in titles and suggestions
@@ -53,7 +82,7 @@ def _processes(state: Facts) -> str:
 
 
 def _base(
-    code: str, label: str, state: Facts, warning: int, facts: Facts, host: HostTarget
+    code: Code, label: str, state: Facts, warning: int, facts: Facts, host: HostTarget
 ) -> Finding | None:
     """The finding without its advice, or None under the threshold."""
     count = int(state["count"])
@@ -61,8 +90,7 @@ def _base(
     if severity is None:
         return None
     at_least = "at least " if facts.get("truncated") else ""
-    return Finding(
-        code=code,
+    return code.finding(
         severity=severity,
         title=f"{at_least}{count} {label} sockets (threshold {warning})",
         evidence={
@@ -93,16 +121,13 @@ def _time_wait(base: Finding, state: Facts) -> Finding:
             f"This host closes first on local port {ports}: let its clients keep connections "
             "alive (server keep-alive timeout, client pools) instead of one per request."
         )
-    return Finding(
-        code=base.code,
-        severity=base.severity,
+    return replace(
+        base,
         title=f"{base.title}, most {'to' if _concentrated(state) else 'on'} {_where(state)}",
         detail="Many short-lived connections: each request opens a new TCP connection and "
         "closes it, and the side that closes first keeps the socket in TIME-WAIT for 60 s.",
-        evidence=base.evidence,
         suggestion=reuse + " `sysctl -w net.ipv4.tcp_tw_reuse=1` only helps outgoing "
         "connections and hides the cause. Watch it with `ss -Htan state time-wait | wc -l`.",
-        host=base.host,
     )
 
 
@@ -115,20 +140,17 @@ def _syn_sent(base: Finding, state: Facts) -> Finding:
         f"`traceroute -T -p {p['port']} {p['address']}`"
         for p in peers
     ]
-    return Finding(
-        code=base.code,
-        severity=base.severity,
+    return replace(
+        base,
         title=f"{base.title}, no answer from {_where(state, peers=True)}",
         detail="Connection attempts get no answer: the peer is down, the address is wrong, or "
         "a firewall or security group drops the packets on the way."
         + (f" Callers: {callers}." if callers else ""),
-        evidence=base.evidence,
         suggestion="Test the peer from this host: "
         + ("; ".join(checks) or "`nc -vz -w 3 PEER PORT`")
         + ". Then check the firewalls on both ends (`iptables -L -n -v`, `nft list ruleset`), "
         "the security groups / network ACLs for that port, and the route "
         f"(`ip route get {route}`).",
-        host=base.host,
     )
 
 
@@ -145,18 +167,15 @@ def _close_wait(base: Finding, state: Facts, facts: Facts) -> Finding:
         who = "in the owning process" + (" (ss showed no processes: run as root)" if hidden else "")
         watch = "`ls -l /proc/PID/fd | wc -l` (PID from `ss -tanp state close-wait`)"
         restart = "restart that process to recover meanwhile"
-    return Finding(
-        code=base.code,
-        severity=base.severity,
+    return replace(
+        base,
         title=f"{base.title}" + (f" held by {owners}" if owners else "") + f", {_where(state)}",
         detail="The peer closed these connections but the application never closed its side: "
         "a socket leak that grows until the process runs out of file descriptors.",
-        evidence=base.evidence,
         suggestion=f"Close responses and connections {who}: release every HTTP response body "
         "and DB connection in a finally/with block, on error paths too, and close a socket as "
         f"soon as a read returns EOF (the peer has closed it). Then {restart}. Watch the leak "
         f"with {watch}.",
-        host=base.host,
     )
 
 
@@ -164,11 +183,11 @@ def _connections(
     facts: Facts, host: HostTarget, t: Thresholds, _extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
     tw, ss, cw = facts["time_wait"], facts["syn_sent"], facts["close_wait"]
-    if base := _base("tcp.time_wait_high", "TIME-WAIT", tw, t.time_wait_warning, facts, host):
+    if base := _base(TCP_TIME_WAIT_HIGH, "TIME-WAIT", tw, t.time_wait_warning, facts, host):
         yield _time_wait(base, tw)
-    if base := _base("tcp.syn_sent_high", "SYN-SENT", ss, t.syn_sent_warning, facts, host):
+    if base := _base(TCP_SYN_SENT_HIGH, "SYN-SENT", ss, t.syn_sent_warning, facts, host):
         yield _syn_sent(base, ss)
-    if base := _base("tcp.close_wait_high", "CLOSE-WAIT", cw, t.close_wait_warning, facts, host):
+    if base := _base(TCP_CLOSE_WAIT_HIGH, "CLOSE-WAIT", cw, t.close_wait_warning, facts, host):
         yield _close_wait(base, cw, facts)
 
 

@@ -10,9 +10,32 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import SEVERITY_RANK, Facts, Finding, HostTarget, Severity
 from ssh_probes.rules.base import Rule, Thresholds, level
 from ssh_probes.rules.memory import memory_findings
+
+CPU_SATURATED = Code(
+    "cpu.saturated",
+    "host",
+    "CPU saturated",
+    "More runnable tasks than CPUs (load per core above the threshold): requests wait for CPU time"
+    " and latency climbs.",
+    "Find the busy processes (`ps -eo pid,%cpu,cmd --sort=-%cpu | head`, `top -H` for threads); "
+    "scale out or cap the offender.",
+)
+
+CPU_IOWAIT_HIGH = Code(
+    "cpu.iowait_high",
+    "host",
+    "CPU waiting on I/O",
+    "CPUs idle while tasks wait for disk or network storage: a slow or saturated device.",
+    "`iostat -x 1` / `vmstat 1` for the device and `iotop` for the process; check the disk's "
+    "health and noisy neighbours.",
+)
+
+CODES = (CPU_SATURATED, CPU_IOWAIT_HIGH)
+
 
 SHOWN = 5
 
@@ -71,8 +94,7 @@ def saturation(
     top, named = top_cpu(processes)
     busiest = f" Busiest now: {named}." if named else ""
     pid = str(top[0]["pid"]) if top else "PID"
-    return Finding(
-        code="cpu.saturated",
+    return CPU_SATURATED.finding(
         severity=severity,
         title=f"{title} (threshold {t.load_per_core:g})",
         detail="More runnable tasks than CPUs: requests queue for CPU time and latency climbs.",
@@ -106,8 +128,7 @@ def _iowait(facts: Facts, host: HostTarget, t: Thresholds) -> Iterator[Finding]:
     if severity is None:
         return
     blocked = facts.get("procs_blocked")
-    yield Finding(
-        code="cpu.iowait_high",
+    yield CPU_IOWAIT_HIGH.finding(
         severity=severity,
         title=(
             f"{pct:g}% of CPU time waiting on I/O over {facts.get('window_s')}s "

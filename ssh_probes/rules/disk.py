@@ -5,8 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds, human_kb, level
+
+DISK_FULL = Code(
+    "disk.full",
+    "host",
+    "Filesystem nearly full",
+    "At 90% (warning) or 95% (critical) used: writes of logs, uploads and databases start failing "
+    "and take services down.",
+    "Free space where the biggest directories are (`du -xh -d 2 MOUNT | sort -h`); vacuum "
+    "journals, rotate logs, prune Docker; `lsof +L1` finds deleted files still open.",
+)
+
+DISK_INODES_FULL = Code(
+    "disk.inodes_full",
+    "host",
+    "Filesystem out of inodes",
+    "Every inode used: no new file can be created although space is free.",
+    "Find directories with many small files (`du -x --inodes -d 2 MOUNT | sort -n`) and remove or "
+    "archive them.",
+)
+
+CODES = (DISK_FULL, DISK_INODES_FULL)
 
 
 def _top_dirs(usage: Facts | None, unit: str) -> tuple[list[dict[str, Any]], str]:
@@ -30,8 +52,7 @@ def _disk(
         if severity is not None:
             entries, biggest = _top_dirs(extra.get(f"disk_usage:{mount}"), "kb")
             where = f" Biggest under {mount}: {biggest}." if biggest else ""
-            yield Finding(
-                code="disk.full",
+            yield DISK_FULL.finding(
                 severity=severity,
                 title=f"{mount} is {pct}% full ({human_kb(fs['avail_kb'])} free of "
                 f"{human_kb(fs['size_kb'])})",
@@ -57,8 +78,7 @@ def _disk(
         if isev is not None:
             entries, biggest = _top_dirs(extra.get(f"inode_usage:{mount}"), "inodes")
             where = f" Most inodes under {mount}: {biggest}." if biggest else ""
-            yield Finding(
-                code="disk.inodes_full",
+            yield DISK_INODES_FULL.finding(
                 severity=isev,
                 title=f"{mount} has used {ipct}% of its inodes ({fs['ifree']:,} left)",
                 detail="No inodes means no new files even with free space: 'No space left on "

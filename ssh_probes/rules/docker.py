@@ -10,8 +10,38 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+
+DOCKER_NETWORK_ISOLATED = Code(
+    "docker.network_isolated",
+    "host",
+    "Containers that must talk share no network",
+    "Containers resolve each other by name only on a shared Docker network.",
+    "`docker network connect NETWORK CONTAINER`, or use the internal address on one.",
+)
+
+DOCKER_RESTARTING = Code(
+    "docker.restarting",
+    "host",
+    "Container restarting",
+    "A container keeps restarting (crash loop or failing health check).",
+    "`docker logs --tail 200 CONTAINER` and `docker inspect` for its exit code and OOM flag.",
+)
+
+DOCKER_HAIRPIN = Code(
+    "docker.hairpin",
+    "host",
+    "Container calls a proxied public name served on the same host",
+    "The call leaves the server, goes through the CDN or proxy and comes back: added latency and "
+    "intermittent ETIMEDOUT.",
+    "Point the variable at the internal address on a shared network (e.g. "
+    "`http://supabase-kong:8000`) or make the DNS record DNS-only.",
+)
+
+CODES = (DOCKER_NETWORK_ISOLATED, DOCKER_RESTARTING, DOCKER_HAIRPIN)
+
 
 # Networks on which Docker's embedded DNS does not resolve container names.
 NO_NAMES = frozenset({"bridge", "host", "none"})
@@ -62,8 +92,7 @@ def _restarting(
             "what else grew, or set a limit so one container cannot starve the rest."
         )
         hint = _EXIT_HINT.get(code, "")
-        yield Finding(
-            code="docker.restarting",
+        yield DOCKER_RESTARTING.finding(
             severity="critical" if looping or oom else "warning",
             title=f"container {name} " + ", ".join(why),
             detail=(c.get("status") or f"state {c['state']}") + (f"; exit {hint}" if hint else ""),
@@ -124,8 +153,7 @@ def _isolated(a: dict[str, Any], b: dict[str, Any], pair: str, host: HostTarget)
         if shared
         else "they share no network"
     )
-    return Finding(
-        code="docker.network_isolated",
+    return DOCKER_NETWORK_ISOLATED.finding(
         severity="warning",
         title=f"{a['name']} cannot reach {b['name']} by name: {where} "
         f"({a['name']}: {', '.join(nets_a) or 'none'}; {b['name']}: {', '.join(nets_b) or 'none'})",
@@ -159,8 +187,7 @@ def _network_isolated(
         missing = [n for n, c in ((a_name, a), (b_name, b)) if c is None]
         if missing:
             names = sorted(c["name"] for c in containers)
-            yield Finding(
-                code="docker.network_isolated",
+            yield DOCKER_NETWORK_ISOLATED.finding(
                 severity="warning",
                 title=f"talks={pair}: no container named {' or '.join(missing)} on {host.name}",
                 detail="The registry says these containers must talk, but one is not there "

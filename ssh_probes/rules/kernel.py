@@ -9,8 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds, human_kb
+
+MEM_OOM_KILL = Code(
+    "mem.oom_kill",
+    "host",
+    "Process killed by the OOM killer",
+    "The kernel killed a process to free memory; the service restarted or died.",
+    "`journalctl -k | grep -i oom` names the victim; raise its limit or fix its growth.",
+)
+
+CODES = (MEM_OOM_KILL,)
+
 
 RECENT_MIN = 60
 
@@ -62,8 +74,7 @@ def _oom(
     victims = sorted({f"{e['process']} (pid {e['pid']})" for e in events})
     rss = latest.get("anon_rss_kb")
     size = f", {human_kb(rss)} resident" if rss else ""
-    yield Finding(
-        code="mem.oom_kill",
+    yield MEM_OOM_KILL.finding(
         severity="critical" if recent else "warning",
         title=(
             f"OOM killer killed {latest['process']} (pid {latest['pid']}{size}) "

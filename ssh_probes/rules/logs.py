@@ -12,8 +12,21 @@ import shlex
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
-from ssh_probes.rules.base import Rule, Thresholds, level
+from ssh_probes.rules.base import SOURCE_UNAVAILABLE, Rule, Thresholds, level
+
+LOG_ERRORS = Code(
+    "log.errors",
+    "host",
+    "Repeated errors in logs",
+    "The same error repeats; only timeouts without stack traces point at the network, a dependency"
+    " or pool exhaustion.",
+    "Read the grouped messages; correlate the first occurrence with deploys and changes.",
+)
+
+CODES = (LOG_ERRORS,)
+
 
 CRITICAL_FACTOR = 10
 SHOWN = 5
@@ -57,8 +70,7 @@ def _suggestion(facts: Facts, top: list[dict[str, Any]]) -> str:
 
 
 def _unavailable(what: str, why: str, hint: str, host: HostTarget) -> Finding:
-    return Finding(
-        code="source.unavailable",
+    return SOURCE_UNAVAILABLE.finding(
         severity="info",
         title=f"logs: {what}: {why}",
         detail="This log source could not be read; nothing was concluded from it.",
@@ -97,8 +109,7 @@ def _logs(
         if facts.get("only_timeouts")
         else (f"{facts.get('stack_traces', 0)} with a stack trace")
     )
-    yield Finding(
-        code="log.errors",
+    yield LOG_ERRORS.finding(
         severity=severity,
         title=(
             f'{top[0]["count"]}x "{top[0]["example"][:100]}" in {top[0]["source"]}; '

@@ -9,8 +9,30 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, Severity
 from ssh_probes.rules.base import Thresholds, human_kb, level
+
+MEM_PRESSURE = Code(
+    "mem.pressure",
+    "host",
+    "Memory pressure",
+    "Little memory available: the kernel reclaims cache aggressively and may OOM-kill.",
+    "Find the largest RSS (`ps -eo pid,rss,cmd --sort=-rss | head`); fix the leak or add memory; "
+    "set container memory limits deliberately.",
+)
+
+MEM_SWAPPING = Code(
+    "mem.swapping",
+    "host",
+    "Swapping",
+    "Pages move to and from swap while running: everything touching them slows down.",
+    "Reduce memory use or add RAM; `vmstat 1` (si/so) confirms; lower vm.swappiness only after the"
+    " cause is known.",
+)
+
+CODES = (MEM_PRESSURE, MEM_SWAPPING)
+
 
 SHOWN = 5
 
@@ -47,8 +69,7 @@ def _pressure(
     top, named = top_rss(procs)
     biggest = f" Largest RSS: {named}." if named else ""
     first = f"-p {top[0]['pid']}" if top else "-p PID"
-    yield Finding(
-        code="mem.pressure",
+    yield MEM_PRESSURE.finding(
         severity=severity,
         title=(
             f"only {pct:g}% of memory available ({human_kb(facts['mem_available_kb'])} of "
@@ -90,8 +111,7 @@ def _swapping(
     used = None
     if facts.get("swap_total_kb") is not None and facts.get("swap_free_kb") is not None:
         used = facts["swap_total_kb"] - facts["swap_free_kb"]
-    yield Finding(
-        code="mem.swapping",
+    yield MEM_SWAPPING.finding(
         severity=severity,
         title=(
             f"swapping {total:g} pages/s (in {swap_in:g}, out {swap_out:g}; threshold "

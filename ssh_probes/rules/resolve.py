@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+
+DNS_NXDOMAIN = Code(
+    "dns.nxdomain",
+    "dns",
+    "Name does not exist",
+    "The authoritative servers say the name does not exist (NXDOMAIN).",
+    "Check the spelling and the zone's records; a recent change may still be cached.",
+)
+
+DNS_SERVFAIL = Code(
+    "dns.servfail",
+    "dns",
+    "Resolver failure",
+    "SERVFAIL: the resolver could not get an answer (broken delegation, DNSSEC, dead NS).",
+    "`dig +trace NAME` to see where resolution breaks.",
+)
+
+CODES = (DNS_NXDOMAIN, DNS_SERVFAIL)
 
 
 def _resolve(
@@ -15,8 +34,8 @@ def _resolve(
         if entry["status"] == "ok":
             continue
         name = entry["name"]
-        yield Finding(
-            code="dns.nxdomain" if entry["status"] == "not_found" else "dns.servfail",
+        code = DNS_NXDOMAIN if entry["status"] == "not_found" else DNS_SERVFAIL
+        yield code.finding(
             severity="critical",
             title=f"{host.name} cannot resolve {name} (getent ahosts: {entry['status']})",
             detail="The host's own resolver (its resolv.conf, /etc/hosts, search domains) "

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+
+SERVICE_FAILED = Code(
+    "service.failed",
+    "host",
+    "Failed systemd unit",
+    "A unit is in the failed state.",
+    "`systemctl status UNIT` and `journalctl -u UNIT -n 200`, fix, `systemctl restart UNIT`.",
+)
+
+CODES = (SERVICE_FAILED,)
 
 
 def _failed(
@@ -14,8 +25,7 @@ def _failed(
     for unit in facts.get("failed", []):
         name = unit["unit"]
         what = f" ({unit['description']})" if unit.get("description") else ""
-        yield Finding(
-            code="service.failed",
+        yield SERVICE_FAILED.finding(
             severity="critical",
             title=f"systemd unit {name}{what} is {unit['active']}/{unit['sub']}",
             detail="The unit stopped in the failed state: it crashed, exited non-zero, hit its "

@@ -5,8 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+
+PORT_NOT_LISTENING = Code(
+    "port.not_listening",
+    "host",
+    "Expected port not listening",
+    "A port the host should serve has no listener: clients get 'connection refused'.",
+    "Check the service (`systemctl status`, `journalctl -u SVC -n 200`) and its configured port; "
+    "confirm with `ss -lntp`.",
+)
+
+PORT_LOOPBACK_ONLY = Code(
+    "port.loopback_only",
+    "host",
+    "Port listens on loopback only",
+    "The service binds 127.0.0.1 or ::1: local checks pass, remote clients are refused.",
+    "Bind to 0.0.0.0 or the interface address in the service's configuration.",
+)
+
+CODES = (PORT_NOT_LISTENING, PORT_LOOPBACK_ONLY)
+
 
 _BIND_HINT = {
     "postgres": "set listen_addresses = '*' (or the interface address) in postgresql.conf",
@@ -30,8 +51,7 @@ def _sockets(
     for port in host.expect_ports:
         socks = by_port.get(port, [])
         if not socks:
-            yield Finding(
-                code="port.not_listening",
+            yield PORT_NOT_LISTENING.finding(
                 severity="critical",
                 title=f"nothing listens on TCP port {port}",
                 detail="Clients get 'connection refused': the service is down, crashed at "
@@ -48,8 +68,7 @@ def _sockets(
             names = sorted({p["name"] for s in socks for p in s["process"]})
             hint = next((_BIND_HINT[n] for n in names if n in _BIND_HINT), "")
             owner = f" ({', '.join(names)})" if names else ""
-            yield Finding(
-                code="port.loopback_only",
+            yield PORT_LOOPBACK_ONLY.finding(
                 severity="critical",
                 title=f"port {port} listens on loopback only{owner}: "
                 + ", ".join(f"{s['local_address']}:{port}" for s in socks),
