@@ -283,6 +283,12 @@ async def test_sixty_concurrent_commands_all_acked_and_answered(slack_app: Slack
 async def test_help_and_home(slack_app: SlackApp) -> None:
     _, text = await slack_app.send(command_body("help", command="/triagebot"))
     assert "/triage HOST [port N]" in json.loads(text)["text"]
+    _, text = await slack_app.send(command_body("help disk.full", command="/triagebot"))
+    answer = json.loads(text)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("disk.full (host): Filesystem nearly full")
+    _, text = await slack_app.send(command_body("help no.such", command="/triagebot"))
+    assert json.loads(text)["text"].startswith("no finding code 'no.such' in the catalog")
     await slack_app.send(command_body("local"))
     await slack_app.bot.drain()
     from bot.store.digests import DigestRepo
