@@ -19,6 +19,7 @@ from bot.store.db import Store
 from ssh_probes.errors import StoreError
 
 log = logging.getLogger("triagebot.serve")
+ALERT_DESK = web.AppKey("alert_desk", object)
 # In a container the pod's address is the one Slack (or the ingress) reaches.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
@@ -51,11 +52,37 @@ def web_app(bot: Bot, *, events: bool = True) -> web.Application:
             await task
         await bot.drain()
 
+    if bot.settings.alerts_enabled():
+        add_alert_receivers(app, bot)
     if events:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(outbox)
     return app
+
+
+def add_alert_receivers(app: web.Application, bot: Bot) -> None:
+    """POST /alerts/alertmanager and /alerts/grafana, and the desk that answers them."""
+    from bot.alerts.receiver import add_routes
+    from bot.alerts.routing import load_route
+    from bot.alerts.worker import AlertDesk
+
+    route = load_route(bot.settings.policy_file, bot.settings.alerts_channel)
+    desk = AlertDesk(bot.store, bot.settings, bot.poster.post, route)
+    add_routes(app, desk, bot.settings)
+    app[ALERT_DESK] = desk
+
+    async def work(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(desk.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # Routines already started get the shutdown grace; their notifications stay kept.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(desk.settle(), bot.settings.shutdown_grace_s)
+
+    app.cleanup_ctx.append(work)
 
 
 async def serve(

@@ -77,6 +77,24 @@ class Settings(BaseSettings):
     # dig: per-query timeout.
     dns_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
+    # Alert receivers (POST /alerts/alertmanager, /alerts/grafana): off unless a token or a
+    # user and password are set.
+    alerts_token: SecretStr | None = None
+    alerts_user: str | None = None
+    alerts_password: SecretStr | None = None
+    alerts_channel: str | None = None  # where answers go unless the policy's alerts: routes say
+    alerts_host_label: str | None = None  # a label naming the host, tried before host/instance
+    alerts_repeat_interval_s: float = Field(default=600.0, ge=0, le=86_400)
+    alerts_max_parallel: int = Field(default=4, ge=1, le=100)
+    alerts_max_per_host_hour: int = Field(default=6, ge=1, le=1000)
+    alerts_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64_000_000)
+
+    def alerts_enabled(self) -> bool:
+        """True when the alert receivers have credentials to check."""
+        return self.alerts_token is not None or (
+            bool(self.alerts_user) and self.alerts_password is not None
+        )
+
     raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
 
     # Slack app: access policy, posting pace and retries.

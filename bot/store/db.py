@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
