@@ -44,6 +44,7 @@ class Call:
     body: dict[str, Any]
     status: int
     answer: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for the benches)
 
 
 @dataclass

@@ -114,10 +114,9 @@ class AlertDesk:
             note.source, note.group_key, note.receiver, channel
         )
         now = utcnow()
-        states = [
-            await self.repo.seen(note.source, a.fingerprint, group_id, a.name, a.status, now)
-            for a in note.alerts
-        ]
+        states = await self.repo.seen(
+            note.source, group_id, [(a.fingerprint, a.name, a.status) for a in note.alerts], now
+        )
         resolved = [
             (a, (a.ends_at or now) if a.status == "resolved" else None) for a in note.alerts
         ]

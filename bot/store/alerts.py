@@ -169,33 +169,42 @@ class AlertRepo:
             )
 
     async def seen(
-        self, source: str, fingerprint: str, group_id: int, name: str, status: str, at: datetime
-    ) -> AlertState:
-        """Count one more notification of the alert; its state after that."""
+        self, source: str, group_id: int, alerts: list[tuple[str, str, str]], at: datetime
+    ) -> list[AlertState]:
+        """Count one more notification of each (fingerprint, name, status), in one transaction;
+        each state's `status` is the one before this notification (`new` for a first sight)."""
+        states: list[AlertState] = []
         async with self.store.session() as session:
-            row = await session.scalar(
-                select(AlertRow).where(
-                    AlertRow.source == source, AlertRow.fingerprint == fingerprint
+            rows = {
+                r.fingerprint: r
+                for r in await session.scalars(
+                    select(AlertRow).where(
+                        AlertRow.source == source,
+                        AlertRow.fingerprint.in_([fp for fp, _, _ in alerts]),
+                    )
                 )
-            )
-            new = row is None
-            if row is None:
-                row = AlertRow(
-                    source=source, fingerprint=fingerprint, group_id=group_id, name=name[:256],
-                    status=status, first_seen=at, last_seen=at, notifications=0, hinted=False,
-                    outcome="",
-                )  # fmt: skip
-                session.add(row)
-            elif row.status == "resolved" and status == "firing":
-                row.first_seen, row.resolved_at = at, None  # it fires again
-            row.notifications += 1
-            row.last_seen = at
-            was = row.status
-            row.status = status
-            await session.flush()
-            state = _state(row, new=new)
-            state.status = was if not new else status  # the caller sees the transition
-            return state
+            }
+            for fingerprint, name, status in alerts:
+                row = rows.get(fingerprint)
+                new = row is None
+                if row is None:
+                    row = AlertRow(
+                        source=source, fingerprint=fingerprint, group_id=group_id,
+                        name=name[:256], status=status, first_seen=at, last_seen=at,
+                        notifications=0, hinted=False, outcome="",
+                    )  # fmt: skip
+                    session.add(row)
+                    rows[fingerprint] = row
+                elif row.status == "resolved" and status == "firing":
+                    row.first_seen, row.resolved_at = at, None  # it fires again
+                was = row.status
+                row.notifications = (row.notifications or 0) + 1
+                row.last_seen, row.status = at, status
+                await session.flush()
+                state = _state(row, new=new)
+                state.status = status if new else was
+                states.append(state)
+        return states
 
     async def update(self, alert_id: int, **values: Any) -> None:
         """Change stored fields of an alert (target, last_triage_at, outcome, ...)."""
