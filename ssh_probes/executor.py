@@ -22,11 +22,13 @@ import shlex
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import asyncssh
 from asyncssh import SSHKey
 
+from ssh_probes.batch import batch
 from ssh_probes.capture import capture
 from ssh_probes.errors import (
     AuthFailed,
@@ -45,6 +47,7 @@ from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 
 SSH_KILL_GRACE_S = 0.25
+KILLED_EXIT = 137  # a command's status after `timeout -s KILL` killed it
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
 # sessions, and a command that hangs without writing (df on a dead mount, docker facing a
 # wedged daemon) would outlive it on the host, one more with every triage. So every remote
@@ -179,10 +182,60 @@ class SSHExecutor(ExecutorBase):
     def command_line(self, argv: Sequence[str], limit: float) -> str:
         """The remote command line: the remote side always runs the login shell on it, and
         shlex.join makes each element one literal word of it."""
+        return shlex.join(self.wrapped(argv, limit))
+
+    def wrapped(self, argv: Sequence[str], limit: float) -> list[str]:
+        """`argv` under the C locale and, where the host has it, its own `timeout`."""
         words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())]
         if self._remote_timeout:
             words += ["timeout", "-s", "KILL", _kill_after(limit)]
-        return shlex.join([*words, *argv])
+        return [*words, *argv]
+
+    async def run_many(
+        self, commands: Sequence[Sequence[str]], limits: Sequence[float]
+    ) -> list[CommandResult]:
+        """Run every argv at once in ONE remote session (ssh_probes.batch): the login shell
+        starts once. Each command keeps its own limit (the host's `timeout` enforces it);
+        hosts without `timeout` or without a writable temporary directory get one session
+        per command, as `run` does."""
+        if not commands:
+            return []
+        await self.connect()
+        if self._remote_timeout:
+            got = await self._batch(commands, limits)
+            if got is not None and not any(
+                _no_remote_timeout(r, _kill_after(lim)) for r, lim in zip(got, limits, strict=True)
+            ):
+                return got
+            if got is not None:
+                self._remote_timeout = False  # rerun as single sessions, bare
+        return list(
+            await asyncio.gather(
+                *(self.run(a, timeout=lim) for a, lim in zip(commands, limits, strict=True))
+            )
+        )
+
+    async def _batch(
+        self, commands: Sequence[Sequence[str]], limits: Sequence[float]
+    ) -> list[CommandResult] | None:
+        conn, channels = self._conn, self._channels
+        assert conn is not None
+        cap = self.options.output_cap_bytes
+        plan = batch([self.wrapped(a, lim) for a, lim in zip(commands, limits, strict=True)], cap)
+        # The host's `timeout` ends each command at its limit + REMOTE_KILL_AFTER_S; the
+        # session gets a little longer, so it ends with every command's output.
+        limit = max(limits) + REMOTE_KILL_AFTER_S + 1.0
+        out = await self._run(
+            conn, channels, shlex.join(plan.argv), limit, None, cap=cap * 2 * len(commands) + 4096
+        )
+        parts = plan.split(out)
+        if parts is None:
+            return None
+        return [
+            # Killed by the host's `timeout -s KILL` (128 + 9): the command hit its limit.
+            replace(r, exit_status=None, timed_out=True) if r.exit_status == KILLED_EXIT else r
+            for r in parts
+        ]
 
     async def _run(
         self,
@@ -191,6 +244,8 @@ class SSHExecutor(ExecutorBase):
         command: str,
         limit: float,
         input: str | None,
+        *,
+        cap: int | None = None,
     ) -> CommandResult:
         stdin: dict[str, Any] = (
             {"stdin": asyncssh.DEVNULL} if input is None else {"input": input.encode()}
@@ -217,7 +272,7 @@ class SSHExecutor(ExecutorBase):
                 proc.stdout.read,
                 proc.stderr.read,
                 proc.wait_closed(),
-                cap=self.options.output_cap_bytes,
+                cap=self.options.output_cap_bytes if cap is None else cap,
                 limit_s=limit - (time.monotonic() - started),
                 kill=kill,
                 # sshd holds a closed channel open until its command exits: keep only what

@@ -8,13 +8,24 @@ from collections.abc import Sequence
 
 from ssh_probes.errors import ExecutorError
 from ssh_probes.executor import Executor
-from ssh_probes.model import Facts, HostTarget, Probe, ProbeResult
+from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeResult
 from ssh_probes.redact import redact
 
 
 async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
     """Run one probe; timeouts, unreachable hosts and parse errors are results, not raises."""
     started = time.monotonic()
+    try:
+        out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
+    except ExecutorError as exc:
+        return interpret(probe, host, None, started, error=f"{exc.code}: {exc.detail}")
+    return interpret(probe, host, out, started)
+
+
+def interpret(
+    probe: Probe, host: HostTarget, out: CommandResult | None, started: float, error: str = ""
+) -> ProbeResult:
+    """The ProbeResult of one probe's output (None: it could not run, `error` says why)."""
 
     def result(
         ok: bool,
@@ -36,10 +47,8 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
             truncated=truncated,
         )
 
-    try:
-        out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
-    except ExecutorError as exc:
-        return result(False, error=f"{exc.code}: {exc.detail}")
+    if out is None:
+        return result(False, error=error)
     raw = redact(out.stdout)
     if out.timed_out:
         return result(
@@ -57,5 +66,17 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
 async def run_probes(
     executor: Executor, probes: Sequence[Probe], host: HostTarget
 ) -> list[ProbeResult]:
-    """Run every probe at once over the executor's one connection, in the given order."""
-    return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
+    """Run every probe at once over the executor's one connection, in the given order.
+
+    An executor that can (SSH) runs them all in one remote session (ssh_probes.batch), so
+    the host's login shell starts once per triage rather than once per probe.
+    """
+    many = getattr(executor, "run_many", None)
+    if many is None or len(probes) < 2:
+        return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
+    started = time.monotonic()
+    try:
+        outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
+    except ExecutorError as exc:
+        return [interpret(p, host, None, started, f"{exc.code}: {exc.detail}") for p in probes]
+    return [interpret(p, host, out, started) for p, out in zip(probes, outs, strict=True)]

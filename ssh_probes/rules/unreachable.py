@@ -34,8 +34,7 @@ SSH_HOSTKEY_MISMATCH = Code(
     "ssh.hostkey_mismatch",
     "host",
     "SSH host key is not the pinned one",
-    "The host presented a key other than the registered one (or none is pinned): nothing was "
-    "run.",
+    "The host presented a key other than the registered one (or none is pinned): nothing was run.",
     "Verify the new fingerprint out of band, then re-register the host; otherwise treat it as a "
     "possible man-in-the-middle.",
 )

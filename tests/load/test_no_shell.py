@@ -23,6 +23,7 @@ import pytest
 
 from commands import dig, http, triage
 from commands.dig import DigOptions
+from ssh_probes import batch
 from ssh_probes.executor import LocalExecutor, SSHExecutor, SSHOptions
 from ssh_probes.rules import Thresholds
 from tests.lab.fixtures import target_for
@@ -61,6 +62,13 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
     wrap(SSHExecutor)
     wrap(LocalExecutor)
+    original_many = SSHExecutor.run_many
+
+    async def run_many(self: Any, commands: Sequence[Sequence[str]], limits: Any) -> Any:
+        rec.argvs.extend(list(argv) for argv in commands)
+        return await original_many(self, commands, limits)
+
+    monkeypatch.setattr(SSHExecutor, "run_many", run_many)
     create_process = asyncssh.SSHClientConnection.create_process
 
     async def remote(self: Any, command: str, *args: Any, **kwargs: Any) -> Any:
@@ -124,12 +132,24 @@ def check_argvs(rec: Recorder, user_texts: Sequence[str]) -> None:
                 if script_at is not None:
                     assert i >= 4, argv  # after `sh -c SCRIPT sh`: "$1".. of a fixed script
     # The remote shell splits each command line back into exactly the argv we asked for,
-    # behind fixed words only: the locale and the host-side `timeout -s KILL SECONDS`.
-    for argv, line in zip(rec.argvs, rec.remote, strict=False):
+    # behind fixed words only: the locale and the host-side `timeout -s KILL SECONDS`; a
+    # batch (ssh_probes.batch) is the fixed script with each command's words as its data.
+    sent: list[list[str]] = []
+    for line in rec.remote:
         words = shlex.split(line)
-        assert words[:6:2] == ["env", "timeout", "KILL"], line
-        assert words[1] == "LC_ALL=C" and words[3] == "-s" and words[5].isdigit(), line
-        assert words[6:] == argv
+        if words[:2] != ["sh", "-c"]:
+            sent.append(words)
+            continue
+        assert words[2] == batch.SCRIPT and words[3] == "sh", line  # the script is fixed
+        rest = words[6:]  # after the nonce and the cap
+        while rest:
+            n = int(rest[0])
+            sent.append(rest[1 : 1 + n])
+            rest = rest[1 + n :]
+    for words in sent:
+        assert words[:6:2] == ["env", "timeout", "KILL"], words
+        assert words[1] == "LC_ALL=C" and words[3] == "-s" and words[5].isdigit(), words
+    assert sorted(w[6:] for w in sent) == sorted(rec.argvs)
 
 
 async def test_triage_with_hostile_log_paths(
