@@ -43,6 +43,12 @@ from ssh_probes.runner import run_probes
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
 
+# What root's ~/.bashrc on this machine does (pyenv), run for every command sshd starts.
+HEAVY_BASHRC = """\
+export PYENV_ROOT=/root/.pyenv
+export PATH="$PATH:$PYENV_ROOT/bin"
+eval "$(pyenv init -)"
+"""
 REFERENCE = {  # measured before the project existed (issue 8), 1 s CPU sample
     1: {"ansible_s": 2.1, "ssh_s": 1.4},
     10: {"ansible_s": 4.0, "ssh_s": 2.5},
@@ -173,6 +179,12 @@ def main() -> None:
         action="store_true",
         help="give each lab host its own PID namespace and /proc (as separate machines have)",
     )
+    parser.add_argument(
+        "--heavy-shell",
+        action="store_true",
+        help="give each lab host's root a .bashrc that runs this machine's real `pyenv init`"
+        " (a heavy shell start-up, as on many real servers)",
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -183,6 +195,9 @@ def main() -> None:
     tools: Tools | None = None
     try:
         hosts = [lab.add_host(own_pids=args.own_pids) for _ in range(max(args.sizes))]
+        if args.heavy_shell:
+            for host in hosts:
+                (host.workdir / "home" / ".bashrc").write_text(HEAVY_BASHRC)
         tools = Tools(hosts)
         rows = [measure(n, hosts, tools, args) for n in args.sizes]
         targets = [target_for(h) for h in hosts]
@@ -196,7 +211,7 @@ def main() -> None:
         "fleet",
         {
             "parameters": {"sizes": args.sizes, "runs": args.runs, "sample_window_s": 1.0,
-                           "own_pids": args.own_pids,
+                           "own_pids": args.own_pids, "heavy_shell": args.heavy_shell,
                            "probes": list(DEFAULT_PROBES), "ansible_modules": args.ansible_modules},
             "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
             "rows": rows, "profile": prof, "memory": mem,

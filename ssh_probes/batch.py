@@ -7,7 +7,8 @@ with every command's argv as positional parameters (no argv element is ever pars
 shell: the script expands only `"${N}"` references it builds from integers). The script
 starts each command in the background with its stdout, stderr and exit status in files of a
 private temporary directory (tmpfs first), waits for all, then prints each file after a
-marker carrying a per-batch random nonce, so no command's output can forge a boundary.
+header naming the private directory (random, unknown to the commands), so no command's
+output can forge a boundary; the whole batch is framed by a per-batch random nonce.
 
 When no temporary directory can be made (a full or read-only /tmp and /dev/shm: the very
 incident being triaged) the script says so and the caller falls back to one session per
@@ -24,12 +25,14 @@ from dataclasses import dataclass
 from ssh_probes.model import CommandResult
 
 NO_DIR_EXIT = 97  # the script's own status when it could make no temporary directory
-# sh: start every job, wait, print every file after a marker. $1 = nonce, $2 = cap per stream,
-# then per command: its argv length and the argv. `pick` keeps the first $1 of the rest.
+# sh: start every job, wait, print every file with one `head -v` (its headers name the
+# private directory, which the commands' output cannot guess). $1 = nonce, $2 = cap per
+# stream, then per command: its argv length and the argv. `pick` runs the first $1 of the rest.
 SCRIPT = r"""
+export LC_ALL=C
 nonce=$1; cap=$2; shift 2
-d=$(mktemp -d "${XDG_RUNTIME_DIR:-/dev/shm}/tb.XXXXXX" 2>/dev/null) ||
-  d=$(mktemp -d /tmp/tb.XXXXXX 2>/dev/null) || { echo "@@TB$nonce nodir"; exit 97; }
+d=$(mktemp -d "${XDG_RUNTIME_DIR:-/dev/shm}/tb.XXXXXXXXXXXX" 2>/dev/null) ||
+  d=$(mktemp -d /tmp/tb.XXXXXXXXXXXX 2>/dev/null) || { echo "@@TB$nonce nodir"; exit 97; }
 trap 'rm -rf "$d"' EXIT
 pick() {
   n=$1; shift; l=""; k=1
@@ -44,14 +47,10 @@ while [ "$#" -gt 0 ]; do
   shift "$n"; i=$((i + 1))
 done
 wait
+echo "@@TB$nonce $d"
 j=0
-while [ "$j" -lt "$i" ]; do
-  for k in o e s; do
-    printf '\n@@TB%s %s %s\n' "$nonce" "$j" "$k"
-    head -c "$cap" "$d/$j.$k" 2>/dev/null
-  done
-  j=$((j + 1))
-done
+while [ "$j" -lt "$i" ]; do set -- "$@" "$d/$j.o" "$d/$j.e" "$d/$j.s"; j=$((j + 1)); done
+head -v -c "$cap" "$@" 2>/dev/null
 printf '\n@@TB%s end\n' "$nonce"
 """
 
@@ -67,14 +66,17 @@ class Batch:
 
     def split(self, out: CommandResult) -> list[CommandResult] | None:
         """Each command's result, or None when the batch could not run as a batch."""
-        if out.exit_status == NO_DIR_EXIT or f"@@TB{self.nonce} end" not in out.stdout:
+        _, sep, rest = out.stdout.partition(f"@@TB{self.nonce} ")
+        if out.exit_status == NO_DIR_EXIT or not sep:
             return None
-        parts = re.split(rf"\n@@TB{self.nonce} (\d+) ([oes])\n", out.stdout)
+        where, _, body = rest.partition("\n")
+        end = body.rfind(f"\n@@TB{self.nonce} end\n")
+        if end < 0 or not where.startswith("/"):
+            return None
+        parts = re.split(rf"\n==> {re.escape(where)}/(\d+)\.([oes]) <==\n", "\n" + body[:end])
         found: dict[tuple[int, str], str] = {}
         for at in range(1, len(parts) - 2, 3):
             found[(int(parts[at]), parts[at + 1])] = parts[at + 2]
-        last = found.get((self.count - 1, "s"), "")
-        found[(self.count - 1, "s")] = last.split(f"\n@@TB{self.nonce} end", 1)[0]
         results = []
         for i in range(self.count):
             status = found.get((i, "s"), "").strip()

@@ -184,9 +184,10 @@ class SSHExecutor(ExecutorBase):
         shlex.join makes each element one literal word of it."""
         return shlex.join(self.wrapped(argv, limit))
 
-    def wrapped(self, argv: Sequence[str], limit: float) -> list[str]:
-        """`argv` under the C locale and, where the host has it, its own `timeout`."""
-        words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())]
+    def wrapped(self, argv: Sequence[str], limit: float, *, locale: bool = True) -> list[str]:
+        """`argv` under the C locale (unless the caller sets it) and, where the host has it,
+        its own `timeout`."""
+        words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())] if locale else []
         if self._remote_timeout:
             words += ["timeout", "-s", "KILL", _kill_after(limit)]
         return [*words, *argv]
@@ -221,7 +222,11 @@ class SSHExecutor(ExecutorBase):
         conn, channels = self._conn, self._channels
         assert conn is not None
         cap = self.options.output_cap_bytes
-        plan = batch([self.wrapped(a, lim) for a, lim in zip(commands, limits, strict=True)], cap)
+        # The batch script exports the C locale itself: one `env` fewer per command.
+        plan = batch(
+            [self.wrapped(a, lim, locale=False) for a, lim in zip(commands, limits, strict=True)],
+            cap,
+        )
         # The host's `timeout` ends each command at its limit + REMOTE_KILL_AFTER_S; the
         # session gets a little longer, so it ends with every command's output.
         limit = max(limits) + REMOTE_KILL_AFTER_S + 1.0

@@ -91,3 +91,11 @@ def test_empty_batch_is_refused() -> None:
         batch([], cap=1)
     with pytest.raises(ValueError):
         batch([[]], cap=1)
+
+
+def test_what_a_noisy_login_shell_prints_first_is_ignored() -> None:
+    """A .bashrc that echoes (a banner, pyenv warnings) prints before the batch starts."""
+    plan = batch([["echo", "one"], ["echo", "two"]], cap=4096)
+    noisy = ("sh", "-c", 'echo "Welcome to web-1"; echo "==> x <=="; exec "$@"', "sh", *plan.argv)
+    parts = plan.split(run(noisy))
+    assert parts is not None and [p.stdout for p in parts] == ["one\n", "two\n"]
