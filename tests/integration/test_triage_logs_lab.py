@@ -92,6 +92,7 @@ async def test_timeouts_only_suggest_network_or_dependency(
 
 async def test_missing_sources_are_info_and_not_partial(lab_host: LabHost, tmp_path: Path) -> None:
     absent = tmp_path / "never-written.log"
+    lab_host.machine_kernel_log()
     report = await triage.run(target_for(lab_host, logs=(str(absent),)), OPTS)
     assert report.status == "ok", [r.error for r in report.results]
     assert all(r.ok for r in report.results)

@@ -55,6 +55,16 @@ Subsystem sftp internal-sftp
 # costs ~100 ms per command, which would dominate every lab test. An empty home avoids it.
 SetEnv HOME={workdir}/home PATH={workdir}/bin:{system_path}
 """
+REAL_JOURNALCTL = "/usr/bin/journalctl"
+EMPTY_DMESG = """#!/bin/sh
+# lab: this host's kernel log is its own, and empty (LabHost.own_kernel_log)
+exit 0
+"""
+KERNEL_FREE_JOURNALCTL = f"""#!/bin/sh
+# lab: the kernel part of the journal is this host's own, and empty (LabHost.own_kernel_log)
+for a do case "$a" in -k|--dmesg) exit 0;; esac; done
+exec {REAL_JOURNALCTL} "$@"
+"""
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -199,6 +209,26 @@ class LabHost:
     def log_path(self) -> Path:
         """Where sshd's stderr (its log, with -e) goes; appended across restarts."""
         return self.workdir / "sshd.log"
+
+    def own_kernel_log(self) -> None:
+        """Give the host an empty kernel log of its own (the default).
+
+        Every lab host shares this machine's kernel, so its kernel log holds what other
+        tests did (a Docker OOM kill, a filesystem remounted read-only, loop-device I/O
+        errors) and what earlier runs left in the ring buffer: a healthy host would inherit
+        those findings. `dmesg` and `journalctl -k` on the host's PATH answer empty instead;
+        everything else reaches the real programs.
+        """
+        (self.bin_dir / "dmesg").write_text(EMPTY_DMESG)
+        (self.bin_dir / "dmesg").chmod(0o755)
+        if Path(REAL_JOURNALCTL).exists():
+            (self.bin_dir / "journalctl").write_text(KERNEL_FREE_JOURNALCTL)
+            (self.bin_dir / "journalctl").chmod(0o755)
+
+    def machine_kernel_log(self) -> None:
+        """Let the host read this machine's real kernel log (tests about kernel events)."""
+        for name in ("dmesg", "journalctl"):
+            (self.bin_dir / name).unlink(missing_ok=True)
 
     def sshd_log(self) -> str:
         """Everything sshd logged so far."""
@@ -380,6 +410,7 @@ class Lab:
         try:
             (host.workdir / "home").mkdir(parents=True)
             (host.workdir / "bin").mkdir()
+            host.own_kernel_log()
             (host.workdir / "authorized_keys").write_text(self.user_key_line + "\n")
             host.host_key_line = keygen(host.host_key_path, f"{name}-host")
             host.start_sshd()
