@@ -208,6 +208,8 @@ class Poster:
 
     async def _upload(self, channel: str, thread_ts: str | None, file: dict[str, Any]) -> None:
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        if file.get("initial_comment"):  # a reply too long for a message: the file is it
+            kwargs["initial_comment"] = redact(file["initial_comment"])
         await self.client.files_upload_v2(
             channel=channel,
             filename=file["filename"],

@@ -1,137 +1,50 @@
 """Report -> Block Kit messages (pure): a summary for the channel, details for its thread.
 
-Slack's limits are respected by construction, never by silent cuts: a section holds at most
-3,000 characters, a message at most 50 blocks and 40,000 characters; text that would not fit
-continues in another thread message, and an area longer than AREA_INLINE_CHARS goes into a
-file (posted with files_upload_v2) with its first lines shown inline.
+The summary says what matters first (bot.render.gist): a mark and a first line that follow
+the worst severity, at most three findings with their fixes, one line for the rest. The
+thread gets at most three replies (bot.render.thread). Slack's limits hold by construction
+(bot.render.kit): nothing is cut silently; what does not fit a reply goes into a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from itertools import groupby
+from collections.abc import Sequence
 from typing import Any
 
+from bot.render import gist
 from bot.render.addresses import triage_buttons
-from bot.render.summaries import summarize
+from bot.render.kit import (
+    MARK,
+    MAX_BLOCKS,
+    MAX_HEADER_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_SECTION_CHARS,
+    Block,
+    Message,
+    chars,
+    chunks,
+    clip,
+    code_sections,
+    context,
+    escape,
+    pack,
+    section,
+)
+from bot.render.thread import finding_code, replies
 from commands.report import Report
 from ssh_probes.model import Finding
 from ssh_probes.redact import redact
 
-Block = dict[str, Any]
-Message = dict[str, Any]  # {"text", "blocks"} or {"file": {"filename", "title", "content"}}
+__all__ = [
+    "MAX_BLOCKS", "MAX_MESSAGE_CHARS", "MAX_SECTION_CHARS", "Block", "Message", "chars",
+    "chunks", "code_sections", "context", "escape", "pack", "report_messages", "section",
+    "summary",
+]  # fmt: skip
 
-MAX_BLOCKS = 50
-MAX_SECTION_CHARS = 3000
-MAX_MESSAGE_CHARS = 40_000
-MAX_HEADER_CHARS = 150
-AREA_INLINE_CHARS = 6000
-TOP_FINDINGS = 5
-ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":blue_circle:"}
+# The App Home still shows each run's status (it has no findings to judge).
 STATUS_ICON = {"ok": ":white_check_mark:", "partial": ":warning:", "failed": ":x:"}
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn escaping (&, <, >) after redaction: user-visible text is never raw."""
-    return redact(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def section(text: str) -> Block:
-    """One mrkdwn section; the caller keeps `text` within MAX_SECTION_CHARS."""
-    assert len(text) <= MAX_SECTION_CHARS
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def context(text: str) -> Block:
-    """A small grey line."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}]}
-
-
-def chunks(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
-    """Split on line boundaries into pieces of at most `limit` characters (long lines too)."""
-    out: list[str] = []
-    current = ""
-    for line in text.splitlines() or [""]:
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
-    return out
-
-
-def code_sections(title: str, lines: Sequence[str]) -> list[Block]:
-    """A bold title then the lines in code blocks, split to fit sections."""
-    fence = 8  # "```\n" + "\n```"
-    body = "\n".join(escape(line) for line in lines)
-    pieces = chunks(body, MAX_SECTION_CHARS - fence - len(title) - 1)
-    blocks = [section(f"{title}\n```{pieces[0]}```")]
-    blocks += [section(f"```{p}```") for p in pieces[1:]]
-    return blocks
-
-
-def _chars(block: Block) -> int:
-    text = block.get("text")
-    if isinstance(text, dict):
-        return len(str(text.get("text", "")))
-    return sum(len(str(e.get("text", ""))) for e in block.get("elements", []))
-
-
-def pack(text: str, blocks: Iterable[Block]) -> list[Message]:
-    """Blocks -> as many messages as needed, each within MAX_BLOCKS and MAX_MESSAGE_CHARS."""
-    messages: list[Message] = []
-    current: list[Block] = []
-    size = 0
-    for block in blocks:
-        n = _chars(block)
-        if current and (len(current) == MAX_BLOCKS or size + n > MAX_MESSAGE_CHARS):
-            messages.append({"text": text, "blocks": current})
-            current, size = [], 0
-        current.append(block)
-        size += n
-    if current or not messages:
-        messages.append({"text": text, "blocks": current})
-    if len(messages) > 1:
-        for i, message in enumerate(messages, 1):
-            message["text"] = f"{text} ({i}/{len(messages)})"
-    return messages
-
-
-def _finding_text(f: Finding) -> str:
-    text = f"{ICON[f.severity]} *{f.severity.upper()}* `{f.code}` {escape(f.title)}"
-    if f.suggestion:
-        text += f"\n>*fix:* {escape(f.suggestion)}"
-    return chunks(text)[0] if len(text) > MAX_SECTION_CHARS else text
-
-
-def fallback_text(report: Report) -> str:
-    """The notification text: `triage web-1: partial, 1 critical, 2 warning`."""
-    counts = {s: sum(f.severity == s for f in report.findings) for s in ("critical", "warning")}
-    found = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no warning or critical"
-    return f"{report.command} {report.target}: {report.status}, {found}"
-
-
-def changes_text(report: Report) -> str | None:
-    """What changed since the previous run, or None for a first run."""
-    ch = report.changes
-    if ch is None or ch.since is None:
-        return None
-    parts = [
-        f"since run {ch.previous_run_id} ({ch.since:%Y-%m-%d %H:%M:%S} UTC):",
-        "*new* " + (", ".join(f"`{c}`" for c in ch.new) or "none"),
-        "*resolved* " + (", ".join(f"`{c}`" for c in ch.resolved) or "none"),
-        "*still* " + (", ".join(f"`{c}`" for c in ch.still) or "none"),
-    ]
-    return "  ".join(parts)
+TITLE_CHARS = 600  # a finding's own title in the summary; the thread has it whole
+FIX_CHARS = 1500
 
 
 def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block:
@@ -157,70 +70,55 @@ def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block:
     return {"type": "actions", "block_id": "report_actions", "elements": elements}
 
 
+def top_finding(f: Finding) -> list[Block]:
+    """A summary finding: what and its fix, then its code pointing at the catalog."""
+    text = f"{MARK[f.severity]} *{escape(gist.title_of(f.code))}* — "
+    text += escape(clip(f.title, TITLE_CHARS))
+    if f.suggestion:
+        text += f"\n>*fix:* {escape(clip(f.suggestion, FIX_CHARS))}"
+    return [section(clip(text, MAX_SECTION_CHARS)), finding_code(f)]
+
+
+def fallback_text(report: Report) -> str:
+    """The notification text: `triage web-1: 1 warning: CPU saturated on web-1`."""
+    return redact(f"{report.command} {report.target}: {gist.first_line(report)}")
+
+
 def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] = ()) -> Message:
-    """The channel message: status, target, duration, top findings with fixes, buttons."""
+    """The channel message: mark, what matters, top findings with fixes, the rest, buttons."""
     title = f"{report.command} {report.target}"
-    head = f"{STATUS_ICON[report.status]} {'Re-run: ' if rerun else ''}{title}"
+    head = f"{MARK[gist.worst(report)]} {'Re-run: ' if rerun else ''}{title}"
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": head[:MAX_HEADER_CHARS]}}
+        {"type": "header", "text": {"type": "plain_text", "text": clip(head, MAX_HEADER_CHARS)}},
+        section(clip(f"*{escape(gist.first_line(report))}*", MAX_SECTION_CHARS)),
     ]
     meta = f"*{report.status}* in {report.duration_ms} ms"
     if report.run_id is not None:
         meta += f"  ·  run {report.run_id}"
     blocks.append(context(meta))
-    changed = changes_text(report)
-    moved = report.changes is not None and bool(report.changes.new or report.changes.resolved)
-    if changed and (rerun or moved):
-        blocks.append(section(chunks(changed)[0]))
-    serious = [f for f in report.findings if f.severity != "info"]
-    if not serious:
-        blocks.append(section(":large_green_circle: No warning or critical findings."))
-    blocks += [section(_finding_text(f)) for f in report.findings[:TOP_FINDINGS]]
-    if len(report.findings) > TOP_FINDINGS:
-        blocks.append(context(f"and {len(report.findings) - TOP_FINDINGS} more in the thread"))
+    for f in gist.top(report):
+        blocks += top_finding(f)
+    rest = gist.rest_line(report)
+    if rest:
+        blocks.append(context(escape(rest)))
+    if rerun and gist.changed(report):
+        # A re-run answers in the thread: what changed is said here, not in a fourth reply.
+        lines = gist.changes_detail(report, lambda c: f"`{c}`")
+        blocks += [section(p) for p in chunks(f"*Changed* {escape(chr(10).join(lines))}")]
+    else:
+        line = gist.changes_line(report, lambda c: f"`{c}`")
+        if line:
+            blocks.append(context(f"*changed* {escape(line)}"))
     blocks.append(buttons(report, triage_hosts))
     return {"text": fallback_text(report), "blocks": blocks}
-
-
-def _file_name(report: Report, area: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{report.target}-{area}")
-    return f"{report.command}-{safe}.txt"
-
-
-def details(report: Report) -> list[Message]:
-    """Thread replies: remaining findings, then one message per area (files for long ones)."""
-    out: list[Message] = []
-    rest = report.findings[TOP_FINDINGS:]
-    if rest:
-        out += pack(f"{report.target}: more findings", (section(_finding_text(f)) for f in rest))
-    results = sorted(report.results, key=lambda r: (r.area, r.probe))
-    for area, group in groupby(results, key=lambda r: r.area or "other"):
-        lines: list[str] = []
-        blocks: list[Block] = [section(f"*{escape(area)}*")]
-        for result in group:
-            mark = "ok" if result.ok else "FAILED"
-            probe_lines = summarize(result)
-            lines += [f"{result.probe} ({mark}, {result.duration_ms} ms)", *probe_lines, ""]
-            title = f"*{escape(result.probe)}* ({mark}, {result.duration_ms} ms)"
-            blocks += code_sections(title, probe_lines)
-        full = "\n".join(lines)
-        if len(full) > AREA_INLINE_CHARS:
-            name = _file_name(report, area)
-            shown = code_sections(f"*{escape(area)}*", chunks(full, 2000)[0].splitlines())
-            shown.append(context(f"{len(full):,} characters in all: the full text is in `{name}`"))
-            out += pack(f"{report.target}: {area}", shown)
-            file = {"filename": name, "title": f"{report.target} {area}", "content": redact(full)}
-            out.append({"file": file})
-        else:
-            out += pack(f"{report.target}: {area}", blocks)
-    return out
 
 
 def report_messages(
     report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] = ()
 ) -> list[Message]:
-    """Everything to post for a report: the summary first, then its thread replies."""
-    return [summary(report, rerun=rerun, triage_hosts=triage_hosts), *details(report)]
+    """Everything to post for a report: the summary first, then at most three replies."""
+    head = summary(report, rerun=rerun, triage_hosts=triage_hosts)
+    return [head, *replies(report, rerun=rerun)]
 
 
 def running(command: str, target: str, what: str) -> Message:

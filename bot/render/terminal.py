@@ -1,18 +1,24 @@
-"""Report -> Rich renderables for a terminal (the console and the CLI)."""
+"""Report -> Rich renderables for a terminal (the console and the CLI).
+
+The same words as in Slack (bot.render.gist): the first line, the findings in the same
+order, info findings collapsed into one line up top. A terminal has no thread, so every
+serious finding is shown with its evidence, then the facts in the same groups, then each
+info finding with its fix, then what changed.
+"""
 
 from __future__ import annotations
-
-from itertools import groupby
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from bot.render.summaries import summarize
+from bot.render import gist
+from bot.render.facts import fact_groups
 from commands.report import Report
+from ssh_probes.model import Finding
 
-STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan", None: "green"}
 STATUS = {"ok": "green", "partial": "yellow", "failed": "bold red"}
+INDENT = " " * 9
 
 
 def headline(report: Report) -> Text:
@@ -26,60 +32,42 @@ def headline(report: Report) -> Text:
     return text
 
 
-def area_lines(areas: dict[str, Any]) -> list[str]:
-    """Short phrases for per-area changes: ports opened/closed, disk use moved."""
-    out = []
-    if "status" in areas:
-        out.append(f"status {areas['status']['before']} -> {areas['status']['now']}")
-    sockets = areas.get("sockets", {})
-    if sockets.get("opened"):
-        out.append("ports opened " + ", ".join(sockets["opened"]))
-    if sockets.get("closed"):
-        out.append("ports closed " + ", ".join(sockets["closed"]))
-    for mount, delta in areas.get("disk", {}).get("changed", {}).items():
-        for key, label in (("use_pct", "used"), ("iuse_pct", "inodes")):
-            if key in delta:
-                d = delta[key]
-                out.append(f"{mount} {label} {d['before']}% -> {d['now']}% ({d['delta']:+d})")
+def finding(f: Finding, evidence: bool = True) -> list[Text]:
+    """A finding: severity, catalog title and its own, then evidence, fix and help."""
+    line = Text()
+    line.append(f"{f.severity.upper():8} ", style=STYLE[f.severity])
+    line.append(f"{gist.title_of(f.code)}", style="bold")
+    line.append(f" — {f.title}")
+    out = [line]
+    shown = gist.evidence_text(f.evidence) if evidence else ""
+    if shown:
+        out.append(Text(f"{INDENT}evidence: {shown}", style="dim"))
+    if f.suggestion:
+        out.append(Text(f"{INDENT}fix: {f.suggestion}"))
+    out.append(Text(f"{INDENT}{f.code}: {gist.help_hint(f.code, slash=False)}", style="dim"))
     return out
 
 
-def changes_line(report: Report) -> Text | None:
-    """What changed since the previous run, or None for a first run."""
-    ch = report.changes
-    if ch is None or ch.since is None:
-        return None
-    parts = [f"since run {ch.previous_run_id} at {ch.since:%Y-%m-%d %H:%M:%S} UTC:"]
-    parts.append("new " + (", ".join(ch.new) or "none"))
-    parts.append("resolved " + (", ".join(ch.resolved) or "none"))
-    if ch.still:
-        parts.append("still " + ", ".join(ch.still))
-    parts.extend(area_lines(ch.areas))
-    return Text("  ".join(parts), style="dim")
-
-
 def render(report: Report) -> RenderableType:
-    """The whole report: headline, findings with fixes, then one section per area."""
+    """The whole report: headline, what matters, findings, facts by group, infos, changes."""
     parts: list[RenderableType] = [headline(report)]
-    changed = changes_line(report)
-    if changed is not None:
-        parts.append(changed)
-    serious = [f for f in report.findings if f.severity != "info"]
-    if not serious:
-        parts.append(Text("No warning or critical findings.", style="green"))
-    for f in report.findings:
-        line = Text()
-        line.append(f"{f.severity.upper():8} ", style=STYLE[f.severity])
-        line.append(f"{f.code}  ", style="bold")
-        line.append(f.title)
-        parts.append(line)
-        if f.suggestion:
-            parts.append(Text(f"         fix: {f.suggestion}", style="dim"))
-    results = sorted(report.results, key=lambda r: (r.area, r.probe))
-    for area, group in groupby(results, key=lambda r: r.area):
-        parts.append(Text(f"\n{area}", style="bold underline"))
-        for result in group:
-            mark = "ok" if result.ok else "FAILED"
-            parts.append(Text(f"  {result.probe} ({mark}, {result.duration_ms} ms)", style="bold"))
-            parts.extend(Text(f"    {text}") for text in summarize(result))
+    parts.append(Text(gist.first_line(report), style=STYLE[gist.worst(report)]))
+    for f in gist.serious(report):
+        parts.extend(finding(f))
+    info = gist.info_line(report)
+    if info is not None:
+        parts.append(Text(info, style="dim"))
+    line = gist.changes_line(report)
+    if line is not None:
+        parts.append(Text(f"changed {line}", style="dim"))
+    for group in fact_groups(report):
+        parts.append(Text(f"\n{group.title}", style="bold underline"))
+        parts.extend(Text(f"  {text}") for text in group.lines)
+    if gist.infos(report):
+        parts.append(Text("\nInfo", style="bold underline"))
+        for f in gist.infos(report):
+            parts.extend(finding(f, evidence=False))
+    if gist.changed(report):
+        parts.append(Text("\nWhat changed", style="bold underline"))
+        parts.extend(Text(f"  {text}") for text in gist.changes_detail(report))
     return Group(*parts)

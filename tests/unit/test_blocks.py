@@ -20,7 +20,7 @@ def report(findings: int = 0, lines: int = 3, width: int = 40, **kw: object) -> 
         started_at=datetime(2026, 1, 1, tzinfo=UTC),
         duration_ms=1234,
         findings=tuple(
-            Finding(f"disk.full{i}", "warning", f"/data{i} 96% <full> " + "w" * width,
+            Finding("disk.full", "warning", f"/data{i} 96% <full> " + "w" * width,
                     suggestion=f"du -xh /data{i} | sort -h | tail", host="web-1")
             for i in range(findings)
         ),
@@ -36,17 +36,19 @@ def report(findings: int = 0, lines: int = 3, width: int = 40, **kw: object) -> 
 
 def within_limits(message: blocks.Message) -> None:
     assert len(message["blocks"]) <= blocks.MAX_BLOCKS
-    assert sum(blocks._chars(b) for b in message["blocks"]) <= blocks.MAX_MESSAGE_CHARS
+    assert sum(blocks.chars(b) for b in message["blocks"]) <= blocks.MAX_MESSAGE_CHARS
     for b in message["blocks"]:
         if b["type"] == "section":
             assert len(b["text"]["text"]) <= blocks.MAX_SECTION_CHARS
 
 
-def test_summary_has_status_target_duration_findings_fixes_and_buttons() -> None:
+def test_summary_has_mark_first_line_duration_findings_fixes_and_buttons() -> None:
     msg = blocks.summary(report(findings=2))
     text = json.dumps(msg)
-    assert msg["text"] == "triage web-1: partial, 2 warning"
+    first = "2 warnings: Filesystem nearly full on web-1 (1 of 2 probes failed)"
+    assert msg["text"] == f"triage web-1: {first}"
     assert msg["blocks"][0]["text"]["text"] == ":warning: triage web-1"
+    assert msg["blocks"][1]["text"]["text"] == f"*{first}*"
     assert "*partial* in 1234 ms" in text and "run 7" in text
     assert "du -xh /data0 | sort -h | tail" in text
     assert "&lt;full&gt;" in text and "<full>" not in text  # mrkdwn escaped
@@ -54,49 +56,77 @@ def test_summary_has_status_target_duration_findings_fixes_and_buttons() -> None
     assert msg["blocks"][-1]["elements"][1]["value"] == "triage:7"
 
 
-def test_summary_shows_top_findings_and_points_to_the_thread_for_the_rest() -> None:
+def test_summary_shows_three_findings_and_points_to_the_thread_for_the_rest() -> None:
     msg = blocks.summary(report(findings=12))
-    assert "and 7 more in the thread" in json.dumps(msg)
-    rest = blocks.details(report(findings=12))[0]
-    assert sum("disk.full" in json.dumps(b) for b in rest["blocks"]) == 7
+    assert sum("/data" in json.dumps(b) for b in msg["blocks"]) == 3
+    assert "+9 more warnings in the thread" in json.dumps(msg)
+    findings = blocks.report_messages(report(findings=12))[1]
+    assert sum("/data" in json.dumps(b) for b in findings["blocks"]) == 12
 
 
-def test_details_one_reply_per_area_and_failures_say_why() -> None:
-    replies = blocks.details(report())
-    assert [r["text"] for r in replies] == ["web-1: cpu", "web-1: custom"]
-    assert "probe failed: timed out" in json.dumps(replies[0])
+def test_thread_is_findings_then_facts_then_changes() -> None:
+    changes = Changes(since=datetime(2026, 1, 1, tzinfo=UTC), previous_run_id=6, new=("disk.full",))
+    replies = blocks.report_messages(report(findings=1, changes=changes))[1:]
+    assert [r["text"] for r in replies] == [
+        "triage web-1: findings with evidence and fixes",
+        "triage web-1: facts",
+        "triage web-1: what changed",
+    ]
+    assert "load: probe failed: timed out" in json.dumps(replies[1])
+    # No findings and a first run: the facts alone.
+    assert [r["text"] for r in blocks.report_messages(report())[1:]] == ["triage web-1: facts"]
 
 
 @pytest.mark.parametrize(
-    ("findings", "lines", "width"),
-    [(0, 400, 60), (60, 3, 40), (8, 3, 5000), (0, 5, 20_000)],
-    ids=["many-lines", "many-findings", "huge-finding", "huge-line"],
+    ("findings", "lines", "width", "files"),
+    [(0, 400, 60, 1), (60, 3, 40, 1), (8, 3, 5000, 2), (0, 5, 20_000, 1)],
+    ids=["many-lines", "many-findings", "huge-finding-and-facts", "huge-line"],
 )
-def test_limits_hold_for_huge_reports(findings: int, lines: int, width: int) -> None:
-    for message in blocks.report_messages(report(findings, lines, width)):
+def test_limits_hold_for_huge_reports(findings: int, lines: int, width: int, files: int) -> None:
+    messages = blocks.report_messages(report(findings, lines, width))
+    assert len(messages) <= 1 + 3
+    for message in messages:
         if "file" in message:
+            assert len(message["file"]["initial_comment"]) <= blocks.MAX_SECTION_CHARS
             continue
         within_limits(message)
+    # Only the replies that did not fit are files, each in place of its message.
+    assert sum("file" in m for m in messages) == files
 
 
-def test_long_area_goes_to_a_file_not_cut() -> None:
+def test_long_facts_go_to_a_file_not_cut() -> None:
     r = report(lines=400, width=60)
-    out = blocks.details(r)
-    files = [m["file"] for m in out if "file" in m]
-    assert [f["filename"] for f in files] == ["triage-web-1-custom.txt"]
-    assert files[0]["content"].count("v" * 60) == 400
-    assert "the full text is in `triage-web-1-custom.txt`" in json.dumps(out)
+    out = blocks.report_messages(r)[1:]
+    [file] = [m["file"] for m in out if "file" in m]
+    assert file["filename"] == "triage-web-1-facts.txt"
+    assert file["content"].count("v" * 60) == 400
+    assert "*Custom*: k0: " in file["initial_comment"] and "(+399 lines)" in file["initial_comment"]
+    assert "the whole text is in `triage-web-1-facts.txt`" in file["initial_comment"]
 
 
-def test_rerun_summary_says_what_changed() -> None:
+def test_too_many_findings_go_to_a_file_whole() -> None:
+    [file] = [m["file"] for m in blocks.report_messages(report(findings=60)) if "file" in m]
+    assert file["filename"] == "triage-web-1-findings.txt"
+    assert file["content"].count("/triagebot help disk.full") == 60
+    assert file["content"].count("du -xh /data") == 60
+
+
+def test_rerun_summary_says_what_changed_and_no_fourth_reply() -> None:
     changes = Changes(
         since=datetime(2026, 1, 1, tzinfo=UTC), previous_run_id=6,
         new=("disk.full",), resolved=("cpu.saturated",), still=("mem.pressure",),
     )  # fmt: skip
-    text = json.dumps(blocks.summary(report(changes=changes), rerun=True))
+    messages = blocks.report_messages(report(findings=1, changes=changes), rerun=True)
+    text = json.dumps(messages[0])
     assert "Re-run: triage web-1" in text and "since run 6" in text
-    assert "*new* `disk.full`" in text and "*resolved* `cpu.saturated`" in text
-    assert "*still* `mem.pressure`" in text
+    assert "new: `disk.full` (Filesystem nearly full)" in text
+    assert "resolved: `cpu.saturated` (CPU saturated)" in text
+    assert "still: `mem.pressure` (Memory pressure)" in text
+    # In the thread already: summary, findings, facts; what changed is in the summary.
+    assert [m["text"] for m in messages[1:]] == [
+        "triage web-1: findings with evidence and fixes",
+        "triage web-1: facts",
+    ]
 
 
 def test_secrets_never_reach_blocks() -> None:
