@@ -104,7 +104,8 @@ def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] 
     if rerun and gist.changed(report):
         # A re-run answers in the thread: what changed is said here, not in a fourth reply.
         lines = gist.changes_detail(report, lambda c: f"`{c}`")
-        blocks += [section(p) for p in chunks(f"*Changed* {escape(chr(10).join(lines))}")]
+        text = f"*Changed* {escape(chr(10).join(lines))}"
+        blocks.append(section(clip(text, MAX_SECTION_CHARS)))  # --json has every port
     else:
         line = gist.changes_line(report, lambda c: f"`{c}`")
         if line:

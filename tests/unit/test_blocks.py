@@ -143,3 +143,17 @@ def test_chunks_split_on_lines_and_long_lines() -> None:
     pieces = blocks.chunks("a" * 7000 + "\nb\nc", 3000)
     assert [len(p) for p in pieces] == [3000, 3000, 1004]  # the tail keeps its lines
     assert "".join(pieces).replace("\n", "") == "a" * 7000 + "bc"
+
+
+def test_huge_changes_stay_within_limits_in_a_rerun_summary_and_a_reply() -> None:
+    ports = [f"0.0.0.0:{p}" for p in range(1024, 5024)]
+    changes = Changes(since=datetime(2026, 1, 1, tzinfo=UTC), previous_run_id=6,
+                      areas={"sockets": {"opened": ports}})  # fmt: skip
+    rerun = blocks.report_messages(report(changes=changes), rerun=True)
+    within_limits(rerun[0])
+    assert "0.0.0.0:1024" in json.dumps(rerun[0]) and "…" in json.dumps(
+        rerun[0], ensure_ascii=False
+    )
+    first = blocks.report_messages(report(changes=changes))
+    [file] = [m["file"] for m in first if "file" in m]  # the changes reply, whole, as a file
+    assert file["filename"] == "triage-web-1-changes.txt" and "0.0.0.0:5023" in file["content"]
