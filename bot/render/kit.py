@@ -1,7 +1,8 @@
 """Block Kit building blocks within Slack's limits (pure).
 
 A section holds at most 3,000 characters, a message at most 50 blocks and 40,000
-characters; these helpers split text on line boundaries to stay inside them, never cut it.
+characters; these helpers split text on line boundaries to stay inside them (`chunks`),
+and where a summary must stay short, cut it with a visible ellipsis (`clip`).
 """
 
 from __future__ import annotations

@@ -136,10 +136,9 @@ def changes_reply(report: Report) -> Message:
     """Reply 3: what changed since the previous run, findings and areas."""
     lines = gist.changes_detail(report, lambda c: f"`{c}`")
     text = f"{report.command} {report.target}: what changed"
-    body = escape("\n".join(lines))
-    blocks = [section(f"*What changed* {body}")] if len(body) < MAX_SECTION_CHARS - 20 else []
-    if blocks:
-        return {"text": redact(text), "blocks": blocks}
+    body = f"*What changed* {escape(chr(10).join(lines))}"
+    if len(body) <= MAX_SECTION_CHARS:
+        return {"text": redact(text), "blocks": [section(body)]}
     return as_file(report, "changes", "\n".join(lines), [escape(x) for x in lines[:3]], "Long")
 
 

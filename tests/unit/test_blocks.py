@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from rich.console import Console
 
 from bot.render import blocks
+from bot.render.terminal import render
 from commands.report import Changes, Report
 from ssh_probes.model import Finding, ProbeResult
 
@@ -129,14 +132,27 @@ def test_rerun_summary_says_what_changed_and_no_fourth_reply() -> None:
     ]
 
 
-def test_secrets_never_reach_blocks() -> None:
+def test_secrets_never_reach_blocks_files_or_the_console() -> None:
+    leak = Finding(
+        "docker.hairpin",
+        "warning",
+        "api calls its own public name",
+        evidence={"env": "SUPABASE_URL=https://svc:hunter2x@db.example.com"},
+    )
     r = Report(
         command="triage", target="web-1", status="ok",
-        started_at=datetime(2026, 1, 1, tzinfo=UTC), duration_ms=1,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC), duration_ms=1, findings=(leak,),
         results=(ProbeResult("custom", "web-1", True, {"cmd": "app --password=hunter2x"},
                              area="custom"),),
     )  # fmt: skip
     assert "hunter2x" not in json.dumps(blocks.report_messages(r))
+    big = replace(r, findings=(leak,) * 60)  # the findings reply becomes a file
+    assert any("file" in m for m in blocks.report_messages(big))
+    assert "hunter2x" not in json.dumps(blocks.report_messages(big))
+    console = Console(record=True, width=120, color_system=None)
+    console.print(render(r))
+    shown = console.export_text()
+    assert "hunter2x" not in shown and "SUPABASE_URL=" in shown
 
 
 def test_chunks_split_on_lines_and_long_lines() -> None:
