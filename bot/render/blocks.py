@@ -96,6 +96,9 @@ def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] 
     if report.run_id is not None:
         meta += f"  ·  run {report.run_id}"
     blocks.append(context(meta))
+    said = gist.answer(report)[1:]
+    if said:
+        blocks.append(section(clip(escape("\n".join(said)), MAX_SECTION_CHARS)))
     for f in gist.top(report):
         blocks += top_finding(f)
     rest = gist.rest_line(report)

@@ -79,8 +79,20 @@ def where(report: Report) -> str:
     return f"{'on' if report.command == 'triage' else 'for'} {report.target}"
 
 
+def answer(report: Report) -> list[str]:
+    """The lines of a text answer (`/digest list`, `/dig watch`), or [] for a check."""
+    if report.findings or not report.results:
+        return []
+    if any(r.probe != "digest" or not r.ok for r in report.results):
+        return []
+    return [str(line) for r in report.results for line in r.facts.get("lines", [])]
+
+
 def first_line(report: Report) -> str:
     """What matters, in words: `1 warning: CPU saturated on web-1`."""
+    said = answer(report)
+    if said:
+        return said[0]
     found = serious(report)
     failed = sum(not r.ok for r in report.results)
     if found:

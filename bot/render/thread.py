@@ -147,8 +147,9 @@ def replies(report: Report, *, rerun: bool = False) -> list[Message]:
     out = []
     if report.findings:
         out.append(findings_reply(report))
-    if report.results:
-        out.append(facts_reply(report))
+    said = gist.answer(report)
+    if report.results and (not said or len(escape("\n".join(said))) > MAX_SECTION_CHARS):
+        out.append(facts_reply(report))  # a short text answer is whole in the summary
     if gist.changed(report) and not rerun:
         out.append(changes_reply(report))
     return out

@@ -179,3 +179,13 @@ def test_changes_line_only_after_a_previous_run() -> None:
     assert not gist.changed(report(changes=same))
     assert "no finding new or resolved" in (gist.changes_line(report(changes=same)) or "")
     assert len(blocks.report_messages(report(changes=same))) == 2  # no "what changed" reply
+
+
+def test_a_text_answer_is_said_in_the_summary_not_as_a_check() -> None:
+    lines = ["added digest 3: #ops, `0 9 * * 1-5` Europe/Paris", "next: 2026-01-02 09:00 CET"]
+    said = ProbeResult("digest", "local", True, {"lines": lines}, area="digest")
+    r = report(command="digest", target="schedule 3", results=(said,))
+    messages = blocks.report_messages(r)
+    assert gist.first_line(r) == lines[0] and len(messages) == 1  # no thread for an answer
+    assert messages[0]["blocks"][0]["text"]["text"] == ":white_check_mark: digest schedule 3"
+    assert "next: 2026-01-02 09:00 CET" in json.dumps(messages[0])
