@@ -111,7 +111,8 @@ def findings_reply(report: Report) -> Message:
         for f in findings
     ]
     content = "\n\n".join(finding_plain(f) for f in findings)
-    return as_file(report, "findings", content, glance, f"{len(findings)} findings")
+    why = f"{len(findings)} findings, too long for a message"
+    return as_file(report, "findings", content, glance, why)
 
 
 def facts_reply(report: Report) -> Message:
@@ -139,7 +140,8 @@ def changes_reply(report: Report) -> Message:
     body = f"*What changed* {escape(chr(10).join(lines))}"
     if len(body) <= MAX_SECTION_CHARS:
         return {"text": redact(text), "blocks": [section(body)]}
-    return as_file(report, "changes", "\n".join(lines), [escape(x) for x in lines[:3]], "Long")
+    glance = [escape(x) for x in lines[:3]]
+    return as_file(report, "changes", "\n".join(lines), glance, "Too long for a message")
 
 
 def replies(report: Report, *, rerun: bool = False) -> list[Message]:
