@@ -36,9 +36,9 @@ from ssh_probes.model import Finding
 from ssh_probes.redact import redact
 
 __all__ = [
-    "MAX_BLOCKS", "MAX_MESSAGE_CHARS", "MAX_SECTION_CHARS", "Block", "Message", "chars",
-    "chunks", "code_sections", "context", "escape", "pack", "report_messages", "section",
-    "summary",
+    "MAX_BLOCKS", "MAX_MESSAGE_CHARS", "MAX_SECTION_CHARS", "Block", "Message", "changes_text",
+    "chars", "chunks", "code_sections", "context", "escape", "pack", "report_messages",
+    "section", "summary",
 ]  # fmt: skip
 
 # The App Home still shows each run's status (it has no findings to judge).
@@ -77,6 +77,11 @@ def top_finding(f: Finding) -> list[Block]:
     if f.suggestion:
         text += f"\n>*fix:* {escape(clip(f.suggestion, FIX_CHARS))}"
     return [section(clip(text, MAX_SECTION_CHARS)), finding_code(f)]
+
+
+def changes_text(report: Report) -> str | None:
+    """What changed since the previous run, one mrkdwn line, or None for a first run."""
+    return gist.changes_line(report, lambda c: f"`{c}`")
 
 
 def fallback_text(report: Report) -> str:
