@@ -41,8 +41,6 @@ __all__ = [
     "section", "summary",
 ]  # fmt: skip
 
-# The App Home still shows each run's status (it has no findings to judge).
-STATUS_ICON = {"ok": ":white_check_mark:", "partial": ":warning:", "failed": ":x:"}
 TITLE_CHARS = 600  # a finding's own title in the summary; the thread has it whole
 FIX_CHARS = 1500
 

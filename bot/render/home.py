@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.render.blocks import MAX_BLOCKS, STATUS_ICON, chunks, context, escape, section
+from bot.render.blocks import MAX_BLOCKS, chunks, context, escape, section
+from bot.render.kit import MARK
 from bot.store.digests import Schedule
 from bot.store.runs import RunSummary
 from commands.hosts import HostSpec
 
 RECENT = 10
+
+
+def mark(run: RunSummary) -> str:
+    """The run's mark as in the channel: its worst finding, not its status."""
+    severity = (run.worst or "").split(" ", 1)[0]
+    if severity in ("critical", "warning"):
+        return MARK[severity]
+    return MARK["warning" if run.status == "failed" else None]
 
 
 def home_view(
@@ -28,15 +37,14 @@ def home_view(
     for spec in hosts:
         seen = last.get(spec.name)
         status = (
-            f"{STATUS_ICON.get(seen.status, '')} {seen.status} "
-            f"({seen.started_at:%Y-%m-%d %H:%M} UTC, run {seen.run_id})"
+            f"{mark(seen)} {seen.status} ({seen.started_at:%Y-%m-%d %H:%M} UTC, run {seen.run_id})"
             if seen
             else "never triaged"
         )
         where = "this machine" if spec.name == "local" else f"{spec.address}:{spec.port}"
         host_lines.append(f"*{escape(spec.name)}*  {escape(where)}  {status}")
     run_lines = [
-        f"{STATUS_ICON.get(r.status, '')} `{escape(r.command)} {escape(r.target)}`  "
+        f"{mark(r)} `{escape(r.command)} {escape(r.target)}`  "
         f"{r.started_at:%Y-%m-%d %H:%M} UTC  {r.duration_ms} ms"
         + (f"  worst: {escape(r.worst)}" if r.worst else "")
         for r in runs[:RECENT]

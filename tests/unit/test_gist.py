@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.render import blocks, gist
+from bot.render.home import home_view
+from bot.store.runs import RunSummary
 from commands import triage
+from commands.hosts import LOCAL_SPEC
 from commands.report import Changes, Report, Status
 from ssh_probes.model import Finding, HostTarget, ProbeResult
 from tests.fixtures.reports import captured
@@ -189,3 +192,24 @@ def test_a_text_answer_is_said_in_the_summary_not_as_a_check() -> None:
     assert gist.first_line(r) == lines[0] and len(messages) == 1  # no thread for an answer
     assert messages[0]["blocks"][0]["text"]["text"] == ":white_check_mark: digest schedule 3"
     assert "next: 2026-01-02 09:00 CET" in json.dumps(messages[0])
+
+
+@pytest.mark.parametrize(
+    ("status", "worst", "mark"),
+    [
+        ("ok", "warning cpu.saturated", ":warning:"),
+        ("ok", "info source.unavailable", ":white_check_mark:"),
+        ("partial", "critical disk.full", ":red_circle:"),
+        ("failed", None, ":warning:"),
+        ("ok", None, ":white_check_mark:"),
+    ],
+    ids=["warning", "info", "critical", "nothing-checked", "clean"],
+)
+def test_app_home_marks_runs_by_their_worst_finding(
+    status: str, worst: str | None, mark: str
+) -> None:
+    run = RunSummary(4, "triage", "local", status, datetime(2026, 1, 1, tzinfo=UTC), 10, "slack",
+                     1 if worst else 0, worst)  # fmt: skip
+    view = json.dumps(home_view([LOCAL_SPEC], [run], ["triage"]))
+    assert f"*local*  this machine  {mark} {status} (2026-01-01 00:00 UTC, run 4)" in view
+    assert f"{mark} `triage local`" in view
