@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from commands import validate
 from commands.report import Report, Status
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import verdict
@@ -80,6 +81,14 @@ async def _remote(
     return _result("curl", host.name, facts, ms, raw), []
 
 
+def precheck(request: HttpRequest, guard: Guard) -> None:
+    """Refuse a literal address or a `--resolve` pin before anything runs (names: per hop)."""
+    if validate.ip_address(request.host) is not None:
+        guard.check(request.host)
+    for pin in request.pins:
+        guard.check(pin.ip, pin.host, "--resolve pin")
+
+
 async def _both(
     first: Awaitable[ProbeResult], second: Awaitable[tuple[ProbeResult, list[Finding]]]
 ) -> tuple[ProbeResult, tuple[ProbeResult, list[Finding]]]:
@@ -113,6 +122,7 @@ async def run(
     TargetRefused (an InputError) and the report is not made.
     """
     opts = options or HttpOptions()
+    precheck(request, guard)
     if request.from_host and from_host is None:
         raise InputError(f"--from {request.from_host}: not a registered host")
     if from_host is not None and request.from_host != from_host.name:

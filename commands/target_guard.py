@@ -48,6 +48,14 @@ class Guard:
             raise TargetRefused(reason)
         return str(ip)
 
+    def refusal(self, address: str, name: str | None = None) -> str:
+        """Why `address` is refused, or "" when it may be reached (for lists that skip)."""
+        try:
+            self.check(address, name)
+        except TargetRefused as exc:
+            return str(exc)
+        return ""
+
     def check_all(self, addresses: Iterable[str], name: str | None, what: str = "") -> list[str]:
         """Every address must pass: a name with one forbidden address is refused as a whole."""
         return [self.check(a, name, what) for a in addresses]
