@@ -113,6 +113,9 @@ async def check(
     refused = {f"{ns} {srv[0]}": refusal(srv[0]) for ns, srv in targets}
     facts["refused_ns"] = {k: why for k, why in refused.items() if why}
     targets = [(ns, srv) for ns, srv in targets if not refused[f"{ns} {srv[0]}"]]
+    if not targets and refused:
+        facts["error"] = "every name server address is refused by the target rules"
+        return facts
     if not targets:
         facts["error"] = "could not resolve the addresses of " + ", ".join(ns_names)
         return facts
