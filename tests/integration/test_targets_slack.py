@@ -125,6 +125,17 @@ async def test_triage_port_check_of_the_bots_loopback_is_refused_from_slack(
     assert "refused: port check of local: localhost (127.0.0.1) is the bot's own loopback" in said
 
 
+async def test_triage_url_to_the_bots_loopback_is_refused_from_slack(
+    slack_app: SlackApp, http_server: Server
+) -> None:
+    said = await refused_in_slack(slack_app, "/triage", f"local url {http_server.url('/ok')}")
+    assert said == (
+        ":warning: refused: 127.0.0.1 is the bot's own loopback "
+        "(from Slack deny; allow it under targets: in the policy)"
+    )
+    assert http_server.requests == []
+
+
 class Resolver(asyncio.DatagramProtocol):
     """A UDP socket on loopback that records the DNS queries it gets (and never answers)."""
 

@@ -168,3 +168,25 @@ def test_guard_check_names_what_was_refused_and_returns_the_canonical_address() 
         guard.check("127.1", None, "--resolve pin")
     with pytest.raises(TargetRefused):
         guard.check_all(["10.0.0.1", "169.254.169.254"], "mixed.example")
+
+
+def test_the_readme_example_parses_and_means_what_it_says() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "targets:" in b)
+    targets = parse_targets(yaml.safe_load(block)["targets"])
+
+    def allowed(command: str, address: str, name: str | None = None) -> bool:
+        return decide(ipaddress.ip_address(address), name, command, targets, True).allowed
+
+    assert not allowed("http", "10.20.1.5") and allowed("http", "10.21.1.5")
+    assert allowed("http", "10.20.1.5", "db.corp.example")
+    assert not allowed("dig", "192.0.2.1", "x.corp.example")
+    assert allowed("http", "169.254.169.254") and not allowed("dig", "169.254.169.254")
+    assert allowed("triage-port", "127.0.0.1") and not allowed("http", "127.0.0.1")
+    assert allowed("from", "10.1.1.1") and not allowed("from", "192.0.2.1")
+    assert not allowed("from", "2001:db8::1")
