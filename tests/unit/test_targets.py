@@ -190,3 +190,34 @@ def test_the_readme_example_parses_and_means_what_it_says() -> None:
     assert allowed("triage-port", "127.0.0.1") and not allowed("http", "127.0.0.1")
     assert allowed("from", "10.1.1.1") and not allowed("from", "192.0.2.1")
     assert not allowed("from", "2001:db8::1")
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://2852039166/latest", "169.254.169.254"),
+        ("http://0x7f.1:8080/", "127.0.0.1"),
+        ("http://127.0.0.1./", "127.0.0.1"),
+        ("http://[::FFFF:A9FE:A9FE]/", "::ffff:a9fe:a9fe"),
+    ],
+)
+def test_http_urls_name_the_address_every_spelling_means(url: str, host: str) -> None:
+    from commands.web.request import parse
+
+    assert parse([url]).host == host
+
+
+@pytest.mark.parametrize("url", ["http://foo.123/", "http://1.2.3.4.5/", "http://0x/"])
+def test_a_numeric_last_label_that_is_no_address_is_refused(url: str) -> None:
+    from commands.web.request import parse
+    from ssh_probes.errors import InputError
+
+    with pytest.raises(InputError, match="invalid URL"):
+        parse([url])
+
+
+def test_a_resolve_pin_in_any_spelling_is_normalised() -> None:
+    from commands.web.request import parse
+
+    request = parse(["http://a.example:80/", "--resolve", "a.example:80:2130706433"])
+    assert request.pins[0].ip == "127.0.0.1"
