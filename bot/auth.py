@@ -73,8 +73,11 @@ def parse_policy(data: Any, admins: Iterable[str] = ()) -> Policy:
     """A Policy from the YAML document's data; a wrong shape is a ConfigError."""
     if data is None:
         data = {}
-    if not isinstance(data, dict) or set(data) - {"admins", "commands", "targets"}:
-        raise ConfigError("policy file: expected a mapping with `admins`, `commands` and `targets`")
+    # `alerts` is read by bot.alerts.routing; `targets` by commands.targets.
+    if not isinstance(data, dict) or set(data) - {"admins", "commands", "targets", "alerts"}:
+        raise ConfigError(
+            "policy file: expected a mapping with `admins`, `commands`, `targets`, `alerts`"
+        )
     rules: dict[str, Rule] = {}
     commands = data.get("commands") or {}
     if not isinstance(commands, dict):
