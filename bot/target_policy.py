@@ -1,8 +1,9 @@
 """The guard a run's connections pass: the policy file's `targets:` and who is asking.
 
 Read at each run (the file is small), so an edited policy applies to the next command without
-a restart. A person at the machine (CLI, console) may reach the bot's own loopback; Slack and
-the scheduler may not. Everyone gets the built-in refusals (cloud metadata, link-local).
+a restart. A person at the machine (CLI, console) may reach the bot's own loopback; Slack,
+alert routines (their labels come from outside) and the scheduler may not. Everyone gets the
+built-in refusals (cloud metadata, link-local).
 """
 
 from __future__ import annotations
