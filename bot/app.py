@@ -276,14 +276,16 @@ class Bot(Actions):
             report = await task
         except InputError as exc:
             await self.poster.ephemeral(channel, user, f":warning: {exc}", thread_ts)
-            await self.repo.finish_audit(audit_id, "usage_error")
+            refused = getattr(exc, "outcome", "") == "refused"  # a target rule (TargetRefused)
+            outcome = "refused" if refused else "usage_error"
+            await self.repo.finish_audit(audit_id, outcome, reason=str(exc) if refused else "")
             if placeholder:
                 note = {
                     "text": f"{name}: {exc}",
                     "blocks": [blocks.section(blocks.escape(str(exc)))],
                 }
                 await self.poster.post(channel, [note], update_ts=placeholder)
-            return "usage_error"
+            return outcome
         except TriagebotError as exc:
             log.error("audit %s: %s", audit_id, exc)
             await self.poster.ephemeral(channel, user, f":x: {exc} (audit {audit_id})", thread_ts)

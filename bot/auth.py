@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.targets import Targets, parse_targets
 from ssh_probes.errors import ConfigError
 
 log = logging.getLogger("triagebot.auth")
@@ -49,6 +50,7 @@ class Policy:
 
     rules: dict[str, Rule] | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
+    targets: Targets = field(default_factory=Targets)  # what commands may connect to
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,11 @@ def parse_policy(data: Any, admins: Iterable[str] = ()) -> Policy:
     """A Policy from the YAML document's data; a wrong shape is a ConfigError."""
     if data is None:
         data = {}
-    if not isinstance(data, dict) or set(data) - {"admins", "commands"}:
-        raise ConfigError("policy file: expected a mapping with `admins` and `commands`")
+    # `alerts` is read by bot.alerts.routing; `targets` by commands.targets.
+    if not isinstance(data, dict) or set(data) - {"admins", "commands", "targets", "alerts"}:
+        raise ConfigError(
+            "policy file: expected a mapping with `admins`, `commands`, `targets`, `alerts`"
+        )
     rules: dict[str, Rule] = {}
     commands = data.get("commands") or {}
     if not isinstance(commands, dict):
@@ -87,7 +92,7 @@ def parse_policy(data: Any, admins: Iterable[str] = ()) -> Policy:
             channels=_ids(body.get("channels"), f"commands.{name}.channels"),
         )
     all_admins = _ids(data.get("admins"), "admins") | frozenset(admins)
-    return Policy(rules=rules, admins=all_admins)
+    return Policy(rules=rules, admins=all_admins, targets=parse_targets(data.get("targets")))
 
 
 def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:

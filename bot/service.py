@@ -11,6 +11,7 @@ from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
 from bot.store.runs import RunRepo
+from bot.target_policy import guard_for
 from commands import validate
 from commands.hosts import HostSpec, key_file
 from commands.report import Report
@@ -82,8 +83,9 @@ async def triage_host(
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
     report = await triage.run(
-        host_target(spec, settings), triage_options(settings), port=request.port, url=request.url
-    )
+        host_target(spec, settings), triage_options(settings), port=request.port, url=request.url,
+        guard=guard_for(settings, who.source),
+    )  # fmt: skip
     return await record(store, report, settings, who)
 
 
@@ -141,13 +143,16 @@ async def http_check(
 
     request = http.parse(validate.words_of(words))
     options = http_options(settings)
+    guard = guard_for(settings, who.source)
     if request.from_host is None:
-        report = await http.run(request, options)
+        report = await http.run(request, options, guard=guard)
     else:
         target = host_target(await HostRepo(store).get(request.from_host), settings)
         executor = executor_for(target, ssh_options(settings))
         try:
-            report = await http.run(request, options, from_host=target, from_executor=executor)
+            report = await http.run(
+                request, options, from_host=target, from_executor=executor, guard=guard
+            )
         finally:
             await executor.close()
     return await record(store, report, settings, who)
@@ -169,7 +174,9 @@ async def dig_name(
     target = None
     if request.from_host is not None:
         target = host_target(await HostRepo(store).get(request.from_host), settings)
-    report = await dig.run(request, options, from_host=target)
+    report = await dig.run(
+        request, options, from_host=target, guard=guard_for(settings, who.source, "dig")
+    )
     return await record(store, report, settings, who)
 
 

@@ -24,6 +24,7 @@ from commands.dns.ranges import RANGES_DIR, attribute, attribute_name
 from commands.dns.trace import trace
 from commands.dns.words import parse_domain, parse_resolver, shown
 from commands.report import Report, Status
+from commands.target_guard import AT_THE_MACHINE, Guard
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult, SSHOptions
 from ssh_probes.rules.unreachable import unreachable
@@ -189,9 +190,16 @@ async def run(
     *,
     from_host: HostTarget | None = None,
     from_executor: Executor | None = None,
+    guard: Guard = AT_THE_MACHINE,
 ) -> Report:
-    """Ask everything at once, attribute addresses to providers, evaluate the rules."""
+    """Ask everything at once, attribute addresses to providers, evaluate the rules.
+
+    Every `@RESOLVER` must pass `guard` (TargetRefused otherwise, before anything is sent);
+    name servers found on the way (NS records, referrals) that it refuses are not asked.
+    """
     opts = options or DigOptions()
+    for server in request.resolvers:
+        guard.check(server[0], None, f"resolver @{show(server)}")
     started_at, t0 = datetime.now(UTC), time.monotonic()
     system = not request.resolvers
     resolvers = list(request.resolvers) or [system_resolver(opts)]
@@ -211,7 +219,14 @@ async def run(
     ns_type = "A" if "A" in types else types[0]
     replies, ns, traced, there = await asyncio.gather(
         asyncio.gather(*(resolve(s, name, t, wait_s=wait_s) for s in resolvers for t in types)),
-        authority.check(name, ns_type, resolvers, wait_s=wait_s, dns_port=opts.dns_port)
+        authority.check(
+            name,
+            ns_type,
+            resolvers,
+            wait_s=wait_s,
+            dns_port=opts.dns_port,
+            refusal=guard.refusal,
+        )
         if opts.check_ns
         else nothing(),
         trace(
@@ -221,6 +236,7 @@ async def run(
             wait_s=wait_s,
             dns_port=opts.dns_port,
             helpers=resolvers,
+            refusal=guard.refusal,
         )
         if request.trace
         else nothing(),

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from commands import validate
 from commands.report import Report, Status
-from commands.web import curl, verdict
+from commands.target_guard import AT_THE_MACHINE, Guard
+from commands.web import verdict
+from commands.web.curl_hops import remote_view
 from commands.web.fetch import fetch
 from commands.web.request import HttpOptions, HttpRequest, Pin, parse
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import Executor, SSHOptions, executor_for
 from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
-from ssh_probes.redact import redact
 from ssh_probes.rules.unreachable import unreachable
 
 __all__ = ["HttpOptions", "HttpRequest", "Pin", "parse", "run"]
@@ -35,16 +37,19 @@ def _result(probe: str, host: str, facts: Facts, ms: int, raw: str = "") -> Prob
     return ProbeResult(probe, host, bool(ok), facts, error, ms, AREA, raw)
 
 
-async def _local(request: HttpRequest, opts: HttpOptions) -> ProbeResult:
+async def _local(request: HttpRequest, opts: HttpOptions, guard: Guard) -> ProbeResult:
     t0 = time.monotonic()
-    facts = await fetch(request, opts)
+    facts = await fetch(request, opts, guard)
     return _result("http", LOCAL_HOST, facts, int((time.monotonic() - t0) * 1000))
 
 
 async def _remote(
-    request: HttpRequest, opts: HttpOptions, host: HostTarget, executor: Executor | None
+    request: HttpRequest,
+    opts: HttpOptions,
+    host: HostTarget,
+    executor: Executor | None,
+    guard: Guard,
 ) -> tuple[ProbeResult, list[Finding]]:
-    argv, stdin = curl.argv(request, opts)
     t0 = time.monotonic()
     own = executor is None
     ex = executor or executor_for(
@@ -53,7 +58,10 @@ async def _remote(
     try:
         if own:
             await ex.connect()
-        result = await ex.run(argv, timeout=opts.total_timeout_s + 5, input=stdin)
+        facts, raw = await remote_view(request, opts, ex, guard.for_command("from"))
+    except ValueError as exc:
+        ms = int((time.monotonic() - t0) * 1000)
+        return ProbeResult("curl", host.name, False, {}, str(exc), ms, AREA), []
     except ExecutorError as exc:
         ms = int((time.monotonic() - t0) * 1000)
         gone = unreachable(
@@ -67,15 +75,32 @@ async def _remote(
     finally:
         if own:
             await ex.close()
-    ms = int(result.duration_s * 1000)
-    raw = redact(result.stdout + result.stderr)
-    try:
-        facts = curl.parse(result)
-    except ValueError as exc:
-        return ProbeResult("curl", host.name, False, {}, str(exc), ms, AREA, raw), []
+    ms = int((time.monotonic() - t0) * 1000)
     facts.setdefault("url", request.shown)
     facts["port"] = request.port
     return _result("curl", host.name, facts, ms, raw), []
+
+
+def precheck(request: HttpRequest, guard: Guard) -> None:
+    """Refuse a literal address or a `--resolve` pin before anything runs (names: per hop)."""
+    if validate.ip_address(request.host) is not None:
+        guard.check(request.host)
+    for pin in request.pins:
+        guard.check(pin.ip, pin.host, "--resolve pin")
+
+
+async def _both(
+    first: Awaitable[ProbeResult], second: Awaitable[tuple[ProbeResult, list[Finding]]]
+) -> tuple[ProbeResult, tuple[ProbeResult, list[Finding]]]:
+    """Both at once; when one fails (a refused hop), the other is cancelled, not left running."""
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        await asyncio.wait({one, two}, return_when=asyncio.FIRST_EXCEPTION)
+        return one.result(), two.result()  # raises the first failure; the finally cancels
+    finally:
+        for task in (one, two):
+            task.cancel()
+        await asyncio.gather(one, two, return_exceptions=True)
 
 
 def _status(results: Sequence[ProbeResult]) -> Status:
@@ -89,9 +114,15 @@ async def run(
     *,
     from_host: HostTarget | None = None,
     from_executor: Executor | None = None,
+    guard: Guard = AT_THE_MACHINE,
 ) -> Report:
-    """Check the URL from here (and from `from_host` with curl, concurrently); one Report."""
+    """Check the URL from here (and from `from_host` with curl, concurrently); one Report.
+
+    Every address either view connects to passes `guard` first; a refused one raises
+    TargetRefused (an InputError) and the report is not made.
+    """
     opts = options or HttpOptions()
+    precheck(request, guard)
     if request.from_host and from_host is None:
         raise InputError(f"--from {request.from_host}: not a registered host")
     if from_host is not None and request.from_host != from_host.name:
@@ -100,11 +131,11 @@ async def run(
     t0 = time.monotonic()
     extra: list[Finding] = []
     if from_host is None:
-        local = await _local(request, opts)
+        local = await _local(request, opts, guard)
         results = [local]
     else:
-        local, (remote, extra) = await asyncio.gather(
-            _local(request, opts), _remote(request, opts, from_host, from_executor)
+        local, (remote, extra) = await _both(
+            _local(request, opts, guard), _remote(request, opts, from_host, from_executor, guard)
         )
         results = [local, remote]
     findings = verdict.findings(local.facts, LOCAL_HOST, request, opts) + extra

@@ -19,10 +19,10 @@ CONNECT_TIMEOUT_S = 3.0
 
 
 async def tcp_connect(
-    host: HostTarget, port: int, timeout_s: float = CONNECT_TIMEOUT_S
+    host: HostTarget, port: int, timeout_s: float = CONNECT_TIMEOUT_S, address: str = ""
 ) -> ProbeResult:
-    """Connect from the bot to the host's address and `port`; the outcome is in the facts."""
-    address = host.address or host.name
+    """Connect from the bot to `address` (default: the host's) and `port`; outcome in facts."""
+    address = address or host.address or host.name
     started = time.monotonic()
     outcome, detail = "open", ""
     try:

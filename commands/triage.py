@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from commands import http, reach, validate
 from commands.report import Report, Status
+from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web.request import HttpOptions, HttpRequest
 from commands.web.request import parse as parse_url
 from ssh_probes.errors import ExecutorError, InputError
@@ -113,23 +114,32 @@ async def run(
     *,
     port: int | None = None,
     url: HttpRequest | None = None,
+    guard: Guard = AT_THE_MACHINE,
 ) -> Report:
     """Connect once, run every probe concurrently, evaluate the rules.
 
     With `port`, that port is expected to listen for this run, and the bot connects to it
     from outside at the same time as the probes run. With `url`, the HTTP check runs on the
     host (curl, over the same connection) and from the bot, and the two are compared.
+    Both pass `guard` (sections `triage-port` and `http`) before anything runs.
     """
     opts = options or TriageOptions()
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
+    outside = None
+    if url is not None:  # literal addresses and pins refused before the host is touched
+        http.precheck(url, guard)
     if port is not None:
         host = replace(host, expect_ports=tuple(sorted({*host.expect_ports, port})))
-    outside = (
-        asyncio.ensure_future(reach.tcp_connect(host, port, opts.ssh.connect_timeout_s))
-        if port is not None
-        else None
-    )
+        allowed = await guard.for_command("triage-port").resolve(
+            host.address or host.name,
+            port,
+            opts.ssh.connect_timeout_s,
+            f"port check of {host.name}",
+        )  # resolved once: the connection goes to the address that was checked
+        outside = asyncio.ensure_future(
+            reach.tcp_connect(host, port, opts.ssh.connect_timeout_s, address=allowed[0])
+        )
     probes = [build(name, opts.probe_config) for name in opts.probes]
     probes = [p for p in probes if p.applies is None or p.applies(host)]
     findings: list[Finding] = []
@@ -139,7 +149,7 @@ async def run(
     try:
         await executor.connect()
         checked = (
-            http.run(url, opts.http, from_host=host, from_executor=executor)
+            http.run(url, opts.http, from_host=host, from_executor=executor, guard=guard)
             if url is not None
             else _nothing()
         )
@@ -150,7 +160,7 @@ async def run(
             unreachable(host, exc.code, exc.detail, connect_timeout_s=opts.ssh.connect_timeout_s)
         )
         if url is not None:  # the host is out of reach; the bot's own view still helps
-            web = await http.run(url, opts.http)
+            web = await http.run(url, opts.http, guard=guard)
     except BaseException:
         if outside is not None:
             outside.cancel()

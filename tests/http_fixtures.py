@@ -3,7 +3,8 @@
 Paths: /ok 200 (with layer headers), /502, /504, /404, /slow (first byte after SLOW_S),
 /hang (reads the request, never answers), /close (hangs up without a response),
 /redirect/N (a chain of N redirects ending at /ok), /loop (redirects to itself),
-/auth (401 unless Basic user:secret). Every response closes the connection, so each hop
+/auth (401 unless Basic user:secret), /to/HOST:PORT/PATH (a redirect to http://HOST:PORT/PATH,
+for the target rules). Every response closes the connection, so each hop
 connects anew. TLS servers get their certificates from trustme.
 """
 
@@ -115,6 +116,8 @@ class Server:
         if path.startswith("/redirect/"):
             left = int(path.rsplit("/", 1)[1])
             return 302, {"Location": f"/redirect/{left - 1}" if left > 1 else "/ok"}
+        if path.startswith("/to/"):
+            return 302, {"Location": "http://" + path.removeprefix("/to/")}
         if path == "/loop":
             return 302, {"Location": "/loop"}
         if path == "/auth":

@@ -249,7 +249,10 @@ class AlertDesk:
             async with self.gate:
                 report = await RUNNERS[target.command](self.store, self.settings, target.words, who)
         except TriagebotError as exc:
-            await self.audit.finish_audit(audit_id, "error")
+            refused = getattr(exc, "outcome", "") == "refused"  # a target rule (TargetRefused)
+            await self.audit.finish_audit(
+                audit_id, "refused" if refused else "error", reason=str(exc) if refused else ""
+            )
             await self.post(channel, [render.line(f"{alert.name}: {exc}")], thread_ts=ts)
             return
         await self.repo.update(state.id, last_run_id=report.run_id)

@@ -128,13 +128,16 @@ class SlackRepo:
             await session.flush()
             return row.id
 
-    async def finish_audit(self, audit_id: int, outcome: str, run_id: int | None = None) -> None:
-        """Record how an accepted command ended."""
+    async def finish_audit(
+        self, audit_id: int, outcome: str, run_id: int | None = None, reason: str = ""
+    ) -> None:
+        """Record how an accepted command ended (and why, when it was refused)."""
+        values: dict[str, object] = {"outcome": outcome[:32], "run_id": run_id}
+        if reason:
+            values["reason"] = redact(reason)[:2000]
         async with self.store.session() as session:
             await session.execute(
-                update(AuditEventRow)
-                .where(AuditEventRow.id == audit_id)
-                .values(outcome=outcome[:32], run_id=run_id)
+                update(AuditEventRow).where(AuditEventRow.id == audit_id).values(**values)
             )
 
     async def audit_events(self, limit: int = 1000) -> list[AuditEvent]:

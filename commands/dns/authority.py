@@ -4,7 +4,7 @@ and for the name, and say whether they agree (`dns.inconsistent_ns`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dns.asyncresolver
@@ -83,9 +83,18 @@ def judge(servers: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any] | No
 
 
 async def check(
-    name: str, rdtype: str, resolvers: Sequence[Server], *, wait_s: float, dns_port: int = 53
+    name: str,
+    rdtype: str,
+    resolvers: Sequence[Server],
+    *,
+    wait_s: float,
+    dns_port: int = 53,
+    refusal: Callable[[str], str] = lambda address: "",
 ) -> dict[str, Any]:
-    """Facts of the check; `error` says why it could not run (no zone, no NS addresses)."""
+    """Facts of the check; `error` says why it could not run (no zone, no NS addresses).
+
+    A name server whose address `refusal` objects to (the target rules) is not asked.
+    """
     facts: dict[str, Any] = {"kind": "ns_check", "name": name, "type": rdtype, "zone": None}
     res = stub(resolvers, wait_s)
     try:
@@ -101,6 +110,12 @@ async def check(
         (ns, (addr, dns_port)) for ns, addrs in zip(ns_names, found, strict=True) for addr in addrs
     ]
     facts["unresolved_ns"] = [ns for ns, addrs in zip(ns_names, found, strict=True) if not addrs]
+    refused = {f"{ns} {srv[0]}": refusal(srv[0]) for ns, srv in targets}
+    facts["refused_ns"] = {k: why for k, why in refused.items() if why}
+    targets = [(ns, srv) for ns, srv in targets if not refused[f"{ns} {srv[0]}"]]
+    if not targets and refused:
+        facts["error"] = "every name server address is refused by the target rules"
+        return facts
     if not targets:
         facts["error"] = "could not resolve the addresses of " + ", ".join(ns_names)
         return facts

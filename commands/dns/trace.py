@@ -3,7 +3,7 @@ stopping where it breaks (no server answers, SERVFAIL/REFUSED, a lame or upward 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dns.exception
@@ -66,8 +66,12 @@ async def trace(
     wait_s: float,
     dns_port: int = 53,
     helpers: Sequence[Server] = (),
+    refusal: Callable[[str], str] = lambda address: "",
 ) -> dict[str, Any]:
-    """Facts: every step (zone, servers, who answered, referral) and `broke_at` if it broke."""
+    """Facts: every step (zone, servers, who answered, referral) and `broke_at` if it broke.
+
+    A referral to an address `refusal` objects to (the target rules) is not followed.
+    """
     zone = "."
     servers: list[tuple[str, Server]] = [(show(r), r) for r in roots]
     steps: list[dict[str, Any]] = []
@@ -115,6 +119,10 @@ async def trace(
             "glue": {_short(k): v for k, v in glue.items()},
         }
         addresses = await _addresses(names, glue, helpers, wait_s)
+        refused = {a: refusal(a) for _, a in addresses}
+        if any(refused.values()):
+            step["refused"] = sorted({why for why in refused.values() if why})
+            addresses = [(n, a) for n, a in addresses if not refused[a]]
         if not addresses:
             reason = f"no address for the name servers of {_short(child)}: {', '.join(names)}"
             facts["broke_at"] = {"zone": _short(child), "reason": reason, "code": "dns.servfail"}

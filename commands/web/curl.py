@@ -27,6 +27,7 @@ FIELDS = (
     "ssl_verify_result",
     "num_redirects",
     "url_effective",
+    "redirect_url",
 )
 # curl expands %{...} and the two characters \n itself; one key=value per line.
 WRITE_OUT = MARK + r"\n" + "".join(f"{f}=%{{{f}}}" + r"\n" for f in FIELDS)
@@ -55,8 +56,13 @@ _TLS_TEXT = (
 _UNREACHABLE = re.compile(r"(?i)no route to host|network is unreachable")
 
 
-def argv(req: HttpRequest, opts: HttpOptions) -> tuple[list[str], str | None]:
-    """curl's argv and its stdin (a config holding the URL when it carries credentials)."""
+def argv(
+    req: HttpRequest, opts: HttpOptions, *, follow: bool = True
+) -> tuple[list[str], str | None]:
+    """curl's argv and its stdin (a config holding the URL when it carries credentials).
+
+    follow=False: one hop, no redirects (the caller checks each Location and runs curl again).
+    """
     args = [
         "curl",
         "-sS",
@@ -68,9 +74,7 @@ def argv(req: HttpRequest, opts: HttpOptions) -> tuple[list[str], str | None]:
         "=http,https",
         "--proto-redir",
         "=http,https",
-        "-L",
-        "--max-redirs",
-        str(opts.max_redirects),
+        *(["-L", "--max-redirs", str(opts.max_redirects)] if follow else []),
         "--connect-timeout",
         f"{opts.connect_timeout_s:g}",
         "--max-time",
@@ -164,6 +168,8 @@ def parse(result: CommandResult) -> Facts:
         "redirects": int(values.get("num_redirects", "0") or 0),
         "url_effective": shown_url(values.get("url_effective", "")),
     }
+    if values.get("redirect_url"):
+        facts["redirect_url"] = values["redirect_url"]
     status = int(values.get("http_code", "0") or 0)
     if code == 0:
         return {**facts, "outcome": "response", "status": status}

@@ -28,6 +28,7 @@ import certifi
 import httpx
 
 from commands import validate
+from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web.request import DEFAULT_PORTS, HttpOptions, HttpRequest, shown_url
 from ssh_probes.model import Facts
 from ssh_probes.redact import redact
@@ -178,8 +179,13 @@ async def _hop(
     req: HttpRequest,
     opts: HttpOptions,
     hops: list[Facts],
+    guard: Guard = AT_THE_MACHINE,
 ) -> httpx.Response:
-    """One request, no redirects followed; its facts go to `hops` even when it fails."""
+    """One request, no redirects followed; its facts go to `hops` even when it fails.
+
+    Every address is checked by `guard` before the connection, which goes to that checked
+    address (Host and SNI keep the name): a redirect hop to a refused address stops here.
+    """
     host, port = url.host, url.port or DEFAULT_PORTS[url.scheme]
     hop: Facts = {"url": shown_url(str(url)), "host": host, "port": port, "timings": {}}
     hops.append(hop)
@@ -187,15 +193,17 @@ async def _hop(
     trace = Trace()
     pinned = req.pin_for(host, port)
     is_ip = validate.ip_address(host) is not None
+    what = f"redirect hop {len(hops)} to {hop['url']}" if len(hops) > 1 else ""
     try:
         if is_ip:
-            ip = host
+            ip = guard.check(host, None, what)
         elif pinned is not None:
-            ip, hop["pinned"] = pinned.ip, True
+            ip, hop["pinned"] = guard.check(pinned.ip, host, what or "--resolve pin"), True
         else:
             addresses = await resolve(host, port, opts)
             hop["timings"]["dns_ms"] = _ms(t0, time.monotonic())
-            hop["addresses"], ip = addresses, addresses[0]
+            hop["addresses"] = addresses
+            ip = guard.check_all(addresses, host, what)[0]
         hop["ip"] = ip
         where = f"{ip}:{port}" if ":" not in ip else f"[{ip}]:{port}"
         where = where if is_ip else f"{host} ({where})"
@@ -256,8 +264,11 @@ def ssl_context(opts: HttpOptions) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=opts.ca_file or certifi.where())
 
 
-async def fetch(req: HttpRequest, opts: HttpOptions) -> Facts:
-    """Request the URL and follow redirects hop by hop; the facts of everything seen."""
+async def fetch(req: HttpRequest, opts: HttpOptions, guard: Guard = AT_THE_MACHINE) -> Facts:
+    """Request the URL and follow redirects hop by hop; the facts of everything seen.
+
+    A hop whose address `guard` refuses raises TargetRefused: nothing is reported or stored.
+    """
     facts: Facts = {"url": req.shown, "method": req.method, "outcome": "response", "hops": []}
     hops: list[Facts] = facts["hops"]
     timeout = httpx.Timeout(
@@ -278,7 +289,7 @@ async def fetch(req: HttpRequest, opts: HttpOptions) -> Facts:
         try:
             async with asyncio.timeout(opts.total_timeout_s):
                 for _ in range(opts.max_redirects + 1):
-                    response = await _hop(client, url, method, req, opts, hops)
+                    response = await _hop(client, url, method, req, opts, hops, guard)
                     location = response.headers.get("location")
                     if response.status_code not in REDIRECTS or not location:
                         break

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from commands import validate
+from commands.targets import normalise, numeric_host
 from ssh_probes.errors import InputError
 from ssh_probes.redact import MASK, redact
 
@@ -140,6 +141,13 @@ def url(text: str) -> tuple[str, str, int, str]:
     if not raw_host:
         raise InputError(f"invalid URL {_show(text)}: no host")
     ip = validate.ip_address(raw_host)
+    if ip is None and numeric_host(raw_host):
+        # `2852039166`, `0x7f.1`, `127.1`: what getaddrinfo and curl would connect to, so the
+        # target rules see (and the report shows) the address itself.
+        spelled = normalise(raw_host)
+        if spelled is None:
+            raise InputError(f"invalid URL {_show(text)}: {_show(raw_host)} is not an address")
+        ip = str(spelled)
     try:
         host = ip if ip is not None else validate.domain(raw_host)
     except InputError:
@@ -162,7 +170,8 @@ def pin(text: str) -> Pin:
     port_text, sep2, ip_text = rest.partition(":")
     if not (sep1 and sep2) or not port_text.isdigit():
         raise InputError(f"invalid --resolve {_show(text)}: expected HOST:PORT:IP")
-    ip = validate.ip_address(ip_text)
+    spelled = normalise(ip_text)
+    ip = str(spelled) if spelled is not None else None
     if ip is None:
         raise InputError(f"invalid --resolve {_show(text)}: {_show(ip_text)} is not an IP address")
     try:

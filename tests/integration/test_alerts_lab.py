@@ -277,3 +277,18 @@ async def test_storm_is_bounded_and_every_alert_accounted_for(
     finally:
         for host in hosts:
             host.destroy()
+
+
+async def test_blackbox_url_to_the_bots_loopback_is_refused_and_audited(
+    make_alert_bot: MakeBot, http_server: Any
+) -> None:
+    # An alert's labels come from outside: the target rules apply as for Slack (issue 13.4).
+    bot = await make_alert_bot()
+    url = http_server.url("/ok")
+    status, _ = await bot.send("alertmanager", payload("alertmanager-blackbox.json", URL=url))
+    assert status == 200
+    await bot.settled()
+    assert http_server.requests == [] and await bot.alert_runs() == 0
+    [event] = [e for e in await SlackRepo(bot.store).audit_events() if e.action == "alert:http"]
+    assert event.outcome == "refused"
+    assert event.reason.startswith("refused: 127.0.0.1 is the bot's own loopback")

@@ -327,11 +327,16 @@ async def test_dedupe_holds_on_each_database(store: Store, make_slack_app: MakeA
 
 
 async def test_http_result_offers_triage_of_the_registered_host_behind_it(
-    slack_app: SlackApp,
+    make_slack_app: MakeApp, tmp_path: Path
 ) -> None:
     from bot.service import COMMANDS
     from bot.store.hosts import HostRepo
     from commands.hosts import HostSpec
+
+    # The bot's loopback is refused from Slack unless the policy allows it (test_targets_slack).
+    policy = tmp_path / "policy.yml"
+    policy.write_text('commands: {"*": {}}\ntargets: {commands: {http: {allow: [127.0.0.1/32]}}}\n')
+    slack_app = await make_slack_app(policy_file=policy)
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

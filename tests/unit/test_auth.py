@@ -99,3 +99,17 @@ def test_bad_policy_files_are_config_errors(tmp_path: Path, text: str) -> None:
 def test_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="policy file"):
         load_policy(tmp_path / "absent.yml")
+
+
+def test_policy_holds_targets_and_alerts_sections_beside_the_rules() -> None:
+    policy = parse_policy(
+        {
+            "commands": {"*": {}},
+            "targets": {"deny": ["10.0.0.0/8"], "commands": {"http": {"allow": ["127.0.0.1"]}}},
+            "alerts": {"channel": "C0ALERTS"},
+        }
+    )
+    assert [str(n) for n in policy.targets.everywhere.deny] == ["10.0.0.0/8"]
+    assert [str(n) for n in policy.targets.commands["http"].allow] == ["127.0.0.1/32"]
+    with pytest.raises(ConfigError, match=r"targets\.commands takes only"):
+        parse_policy({"targets": {"commands": {"ssh": {}}}})
