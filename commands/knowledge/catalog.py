@@ -3,15 +3,16 @@
 Codes are a contract with users (alerts, runbooks and `--json` consumers match on them):
 new codes may be added, existing ones keep their meaning. Each code is a `Code` value
 declared beside the rule that emits it (ssh_probes/rules/*, commands/dns/codes.py,
-commands/web/codes.py); this module only assembles them, so a rule cannot emit a code
-that has no entry. A rule's Finding carries the specific fix (with the host's own numbers
-and paths); the catalog holds the general entry shown by `triagebot help CODE` and
-`/triagebot help CODE`.
+commands/web/codes.py, commands/fleet/codes.py); this module only assembles them, so a
+rule cannot emit a code that has no entry. A rule's Finding carries the specific fix (with
+the host's own numbers and paths); the catalog holds the general entry shown by
+`triagebot help CODE` and `/triagebot help CODE`.
 """
 
 from __future__ import annotations
 
 from commands.dns import codes as dns_codes
+from commands.fleet import codes as fleet_codes
 from commands.web import codes as web_codes
 from ssh_probes.codes import Code
 from ssh_probes.rules import CODES as HOST_CODES
@@ -29,7 +30,9 @@ def _assemble(*groups: tuple[Code, ...]) -> dict[str, Code]:
     return catalog
 
 
-CATALOG: dict[str, Code] = _assemble(HOST_CODES, dns_codes.CODES, web_codes.CODES)
+CATALOG: dict[str, Code] = _assemble(
+    HOST_CODES, dns_codes.CODES, web_codes.CODES, fleet_codes.CODES
+)
 
 
 def entry(code: str) -> Code | None:
