@@ -82,6 +82,17 @@ async def triage_host(
 
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
+    if request.compare is not None:
+        from bot.compare import compare_host
+
+        async def fresh(specs: Sequence[HostSpec]) -> list[Report]:
+            return await triage_specs(store, settings, specs, who)
+
+        options = triage_options(settings)
+        compared = await compare_host(
+            store, settings, spec, request.compare, fresh, options.thresholds
+        )
+        return await record(store, compared, settings, who)
     report = await triage.run(
         host_target(spec, settings), triage_options(settings), port=request.port, url=request.url,
         guard=guard_for(settings, who.source),
@@ -93,14 +104,23 @@ async def triage_group(
     store: Store, settings: Settings, selector: tuple[str, str], who: Who = Who()
 ) -> list[Report]:
     """Triage every registered host whose label matches, at most max_parallel_hosts at once."""
-    import asyncio
-
     from commands import triage
 
     key, value = selector
     specs = [s for s in await HostRepo(store).list() if triage.selects(s.labels, key, value)]
     if not specs:
         raise InputError(f"no registered host has label {key}={value}")
+    return await triage_specs(store, settings, specs, who)
+
+
+async def triage_specs(
+    store: Store, settings: Settings, specs: Sequence[HostSpec], who: Who = Who()
+) -> list[Report]:
+    """Triage these hosts at once (at most max_parallel_hosts), store each run, in order."""
+    import asyncio
+
+    from commands import triage
+
     options = triage_options(settings)
     gate = asyncio.Semaphore(settings.max_parallel_hosts)
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     ssh_output_cap_bytes: int = Field(default=1_000_000, ge=1024, le=64_000_000)
     ssh_max_channels: int = Field(default=8, ge=1, le=9)
     max_parallel_hosts: int = Field(default=50, ge=1, le=1000)
+    # `triage HOST compare LABEL=VALUE`: a sibling's stored triage younger than this is reused.
+    compare_reuse_s: float = Field(default=600.0, ge=0, le=86_400)
 
     # Thresholds (percent; load per core).
     disk_warning_pct: float = Field(default=90.0, gt=0, le=100)

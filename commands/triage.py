@@ -26,7 +26,10 @@ from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from ssh_probes.rules.unreachable import unreachable
 from ssh_probes.runner import run_probes
 
-USAGE = "usage: /triage HOST [port N] [url URL]   (HOST: a registered host name, or `local`)"
+USAGE = (
+    "usage: /triage HOST [port N] [url URL] | /triage HOST compare LABEL=VALUE"
+    "   (HOST: a registered host name, or `local`)"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TriageRequest:
     host: str
     port: int | None = None
     url: HttpRequest | None = None
+    compare: tuple[str, str] | None = None  # `compare group=web`: with its siblings
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,17 @@ class TriageOptions:
 
 
 def parse(text: str | Sequence[str]) -> TriageRequest:
-    """Parse the text (or the words) after `/triage`: `HOST [port N] [url URL]`."""
+    """Parse the text (or the words) after `/triage`: `HOST [port N] [url URL]`, or
+    `HOST compare LABEL=VALUE`."""
     words = validate.words_of(text)
     if not words or len(words) % 2 == 0 or len(words) > 5:
         raise InputError(USAGE)
     host = validate.host_name(words[0])
+    if words[1:2] and words[1].lower() == "compare":
+        chosen = selector(words[2]) if len(words) == 3 else None
+        if chosen is None:
+            raise InputError("usage: /triage HOST compare LABEL=VALUE   (e.g. group=web)")
+        return TriageRequest(host=host, compare=chosen)
     port: int | None = None
     url: HttpRequest | None = None
     for key, value in zip(words[1::2], words[2::2], strict=True):
@@ -68,9 +78,14 @@ def parse(text: str | Sequence[str]) -> TriageRequest:
     return TriageRequest(host=host, port=port, url=url)
 
 
-def symptom_target(host: str, port: int | None, url: HttpRequest | None) -> str:
-    """The stored target: `web-1`, `web-1 port 443`, `web-1 url https://...`."""
+def symptom_target(
+    host: str, port: int | None, url: HttpRequest | None, compare: tuple[str, str] | None = None
+) -> str:
+    """The stored target: `web-1`, `web-1 port 443`, `web-1 url https://...`,
+    `web-1 compare group=web`."""
     parts = [host]
+    if compare is not None:
+        parts.append(f"compare {compare[0]}={compare[1]}")
     if port is not None:
         parts.append(f"port {port}")
     if url is not None:

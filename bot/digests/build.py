@@ -30,6 +30,7 @@ class Digest:
     dns: list[str] = field(default_factory=list)
     forecasts: list[Forecast] = field(default_factory=list)
     series: Series = field(default_factory=dict)  # "host mount" -> (time, use %)
+    fleet: list[str] = field(default_factory=list)  # per group: the hosts that stand out
     snapshot: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> str:
@@ -81,6 +82,9 @@ class Digest:
             out.append("Resolved since the last digest: " + (", ".join(self.resolved) or "none"))
         if self.schedule.domains or self.dns:
             out.append("DNS changes: " + ("; ".join(self.dns) if self.dns else "none"))
+        if self.fleet:
+            out.append("Groups:")
+            out += [f"  {line}" for line in self.fleet]
         out.append("Disk forecasts:")
         out += [f"  {line}" for line in self.forecast_lines()] or ["  no disk history stored"]
         out.append("Hosts:")
@@ -147,6 +151,7 @@ async def build(store: Store, schedule: Schedule, slot: datetime, now: datetime)
                 change = dns_diff(earlier, facts) if earlier else {}
                 if change:
                     digest.dns.append(dns_text(domain, probe, change))
+    digest.fleet.extend(await fleet_lines(store, hosts))
     rows = await digest_data.disk_series(store, names, now - FORECAST_WINDOW)
     for host in names:
         for key, points in disk_points(rows.get(host, []), host).items():
@@ -159,3 +164,58 @@ async def build(store: Store, schedule: Schedule, slot: datetime, now: datetime)
             if inode.kind == "growing":
                 digest.forecasts.append(inode)
     return digest
+
+
+# What the comparison reads; the digest loads only these facts of each host's latest run.
+COMPARED_PROBES = (
+    "load",
+    "stat",
+    "disk",
+    "sockets",
+    "connections",
+    "services",
+    "docker",
+    "logs",
+    "resolve",
+)
+
+
+async def fleet_lines(store: Store, hosts: list[HostState]) -> list[str]:
+    """One line per `group` label value with two hosts or more: the hosts that stand out."""
+    from commands.fleet.compare import Member, stand_out
+
+    labels = await digest_data.host_labels(store, [h.host for h in hosts])
+    groups: dict[str, list[HostState]] = {}
+    for h in hosts:
+        for value in filter(None, labels.get(h.host, {}).get("group", "").split(",")):
+            groups.setdefault(value, []).append(h)
+    groups = {g: hs for g, hs in groups.items() if len(hs) > 1}
+    if not groups:
+        return []
+    ids = sorted({h.run_id for hs in groups.values() for h in hs if h.run_id is not None})
+    facts = await digest_data.run_facts(store, ids, COMPARED_PROBES)
+    lines = []
+    for value, hs in sorted(groups.items()):
+        members = [
+            Member(
+                h.host,
+                facts.get(h.run_id, {}) if h.run_id else {},
+                unreachable="" if h.run_id else "no triage stored",
+            )
+            for h in hs
+        ]
+        found = stand_out(members, f"group={value}")
+        if not found:
+            lines.append(f"group={value} ({len(hs)} hosts): no host stands out")
+            continue
+        said = "; ".join(
+            f"{host} ({', '.join(_what(f.evidence) for f in fs)})" for host, fs in found.items()
+        )
+        lines.append(f"group={value} ({len(hs)} hosts): stand out: {said}")
+    return lines
+
+
+def _what(evidence: Any) -> str:
+    """`port 8080`, `disk /var`, `log errors`: an outlier's kind and key."""
+    kind, key = evidence.get("kind"), evidence.get("key")
+    return str(kind) if kind == key else f"{kind} {key}"

@@ -26,6 +26,9 @@ def messages(digest: Digest, png: bytes | None) -> list[Message]:
     if s.domains or digest.dns:
         dns = "\n".join(f"• {escape(line)}" for line in digest.dns) or "none"
         blocks += [section(c) for c in chunks(f"*DNS changes:*\n{dns}")]
+    if digest.fleet:
+        groups = "\n".join(f"• {escape(line)}" for line in digest.fleet)
+        blocks += [section(c) for c in chunks(f"*Groups:*\n{groups}")]
     forecasts = digest.forecast_lines() or ["no disk history stored"]
     text = "*Disk forecasts:*\n" + "\n".join(f"• {escape(line)}" for line in forecasts)
     blocks += [section(c) for c in chunks(text)]

@@ -140,3 +140,34 @@ async def dns_facts(store: Store, domain: str) -> dict[str, dict[str, Any]]:
             )
         )
         return {p: f for p, f in rows if isinstance(f, dict) and f.get("kind") == "query"}
+
+
+async def run_facts(
+    store: Store, run_ids: list[int], probes: tuple[str, ...]
+) -> dict[int, dict[str, Any]]:
+    """run id -> probe -> facts of its ok results of those probes (to compare a group)."""
+    if not run_ids:
+        return {}
+    out: dict[int, dict[str, Any]] = {i: {} for i in run_ids}
+    async with store.session() as session:
+        rows = await session.execute(
+            select(ProbeResultRow.run_id, ProbeResultRow.probe, ProbeResultRow.facts).where(
+                ProbeResultRow.run_id.in_(run_ids),
+                ProbeResultRow.probe.in_(probes),
+                ProbeResultRow.ok.is_(True),
+            )
+        )
+        for run_id, probe, facts in rows:
+            out[run_id][probe] = facts
+    return out
+
+
+async def host_labels(store: Store, hosts: list[str]) -> dict[str, dict[str, str]]:
+    """host -> its labels."""
+    if not hosts:
+        return {}
+    async with store.session() as session:
+        rows = await session.execute(
+            select(HostRow.name, HostRow.labels).where(HostRow.name.in_(hosts))
+        )
+        return {name: dict(labels or {}) for name, labels in rows}

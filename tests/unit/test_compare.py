@@ -7,50 +7,12 @@ outliers (kind, key, the values said) the host must get, no more, no fewer.
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from commands.fleet.compare import Member, compare, stand_out
 from commands.fleet.words import compared, host_list
 from commands.knowledge.catalog import CATALOG
-
-CASES = Path(__file__).parent.parent / "fixtures" / "compare"
-BASE: dict[str, Any] = json.loads((CASES / "base-web.json").read_text())
-
-
-def patched(base: Any, patch: Any) -> Any:
-    """Dicts merge, `+key` appends to a list, None removes, anything else replaces."""
-    if not isinstance(patch, dict) or not isinstance(base, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if key.startswith("+"):
-            out[key[1:]] = [*out.get(key[1:], []), *copy.deepcopy(value)]
-        elif value is None:
-            out.pop(key, None)
-        else:
-            out[key] = patched(out.get(key), value)
-    return out
-
-
-def members(case: dict[str, Any]) -> list[Member]:
-    out = []
-    for name, spec in case["hosts"].items():
-        if "unreachable" in spec:
-            out.append(Member(name, {}, unreachable=spec["unreachable"]))
-        else:
-            out.append(Member(name, patched(BASE, spec)))
-    return out
-
-
-def load(name: str) -> dict[str, Any]:
-    case: dict[str, Any] = json.loads((CASES / f"{name}.json").read_text())
-    return case
-
+from tests.fixtures.compare_facts import CASES, load, members
 
 NAMES = sorted(p.stem for p in CASES.glob("*.json") if p.stem != "base-web")
 
@@ -143,3 +105,25 @@ def test_compared_groups_equal_values_and_formats_numbers() -> None:
 def test_fleet_codes_are_catalogued() -> None:
     assert CATALOG["fleet.outlier"].area == "fleet"
     assert CATALOG["fleet.siblings"].area == "fleet"
+
+
+def test_triage_parses_compare_with_a_label() -> None:
+    from commands import triage
+
+    request = triage.parse("web-1 compare group=web")
+    assert (request.host, request.compare, request.port) == ("web-1", ("group", "web"), None)
+    assert triage.symptom_target("web-1", None, None, request.compare) == "web-1 compare group=web"
+    assert triage.parse(["web-1", "COMPARE", "role=api"]).compare == ("role", "api")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["web-1 compare", "web-1 compare web", "web-1 compare group=web port 80",
+     "web-1 compare group=$(reboot)", "web-1 compare =web"],
+)  # fmt: skip
+def test_triage_compare_refuses_bad_input(text: str) -> None:
+    from commands import triage
+    from ssh_probes.errors import InputError
+
+    with pytest.raises(InputError):
+        triage.parse(text)
