@@ -50,11 +50,16 @@ def triage(
         str, typer.Argument(help="A registered host name, `local`, or a label: group=web.")
     ],
     symptom: Annotated[
-        list[str] | None, typer.Argument(help="`port N`: why is port N refused or timing out.")
+        list[str] | None,
+        typer.Argument(
+            help="`port N`: why is port N refused or timing out; `compare LABEL=VALUE`: "
+            "how HOST differs from the other hosts with that label."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run the incident routine on HOST (optionally about one port) and print the report."""
+    """Run the incident routine on HOST (optionally about one port, or compared with its
+    group) and print the report."""
     from bot.service import triage_group, triage_host
     from commands.triage import selector
 

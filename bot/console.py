@@ -12,6 +12,8 @@ SLASH_COMMANDS = ("triage", "hosts", "http", "dig", "history", "digest")
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
   /triage HOST port N     ... and answer why port N is refused or timing out
+  /triage HOST compare group=web
+                          ... and how HOST differs from the other hosts labelled group=web
   /dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]
                           what a name resolves to, through which CDN, and what that means
   /http URL [--resolve HOST:PORT:IP] [--from HOST] [--method GET|HEAD]
