@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.console import to_argv
 from commands.dns import rules as dns_rules
+from commands.fleet.compare import Member, compare
 from commands.help import explain
 from commands.knowledge.catalog import CATALOG
 from commands.web import verdict
@@ -39,9 +40,20 @@ def _request(d: dict[str, Any]) -> HttpRequest:
     return HttpRequest(**{**d, "pins": tuple(Pin(**p) for p in d.get("pins", ()))})
 
 
+def _member(d: dict[str, Any]) -> Member:
+    return Member(d["name"], d["facts"], unreachable=d["unreachable"])
+
+
 def replay(case: dict[str, Any]) -> list[Finding]:
     """Run the rule the case was recorded from on its recorded input."""
     kind, name = case["fn"].split(".", 1)
+    if kind == "fleet":
+        return compare(
+            _member(case["host"]),
+            [_member(m) for m in case["members"]],
+            case["group"],
+            Thresholds(**case["thresholds"]),
+        )
     if kind == "host":
         host = HostTarget(
             **{
