@@ -1,4 +1,5 @@
-"""`triagebot triage HOST compare LABEL=VALUE` as a user runs it: a real process and database.
+"""`triage HOST compare LABEL=VALUE` as a user runs it: the CLI (a real process and database),
+the console, and Slack (the real app and triage runner against the fake Web API).
 
 HOST is `local` (the machine itself); its two registered siblings have addresses in the lab
 range where no lab host answers, so they are unreachable: said plainly, never counted, and
@@ -8,9 +9,14 @@ their failed runs stored as their own triage.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tests.integration.test_cli import cli, env, keys
+from tests.slack_fixtures import SlackApp
+
+MakeApp = Callable[..., Awaitable[SlackApp]]
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfMwYQ0Y7IpdYFl0q0dzXY1mA4hU2Nw1a5eQ5F9oWx"
 
 __all__ = ["env", "keys"]  # fixtures, used by name
 
@@ -55,3 +61,29 @@ def test_compare_refuses_a_label_no_host_has(env: dict[str, str], tmp_path: Path
     bad = cli(env, "triage", "local", "compare", "web")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "usage: /triage HOST compare LABEL=VALUE" in bad.stderr
+
+
+async def test_compare_from_slack(make_slack_app: MakeApp) -> None:
+    """`/triage local compare group=web`: acked, run through the real triage runner, posted."""
+    from bot.service import triage_host
+    from bot.store.hosts import HostRepo
+    from commands.hosts import HostSpec
+    from tests.slack_fixtures import command_body
+
+    app = await make_slack_app(ssh_connect_timeout_s=1.0)
+    app.bot.commands["triage"] = triage_host
+    await HostRepo(app.bot.store).add(
+        HostSpec("web-2", "198.18.254.2", host_keys=(HOST_KEY,), labels={"group": "web"})
+    )
+    _, text = await app.send(command_body("local compare web"))
+    assert "usage: /triage HOST compare LABEL=VALUE" in json.loads(text)["text"]
+    _, text = await app.send(command_body("local compare group=web"))
+    assert "/triage local compare group=web" in json.loads(text)["text"]
+    await app.bot.drain()
+    [(_, summary)] = app.fake.summaries()
+    assert summary["text"].startswith("triage local compare group=web: ")
+    said = json.dumps(app.fake.ok("chat.postMessage"))
+    assert "No sibling of local in group=web could be compared: web-2 (ssh." in said
+    actions = next(b for b in summary["blocks"] if b["type"] == "actions")
+    rerun = next(e for e in actions["elements"] if e["action_id"] == "rerun")
+    assert rerun["value"] == "triage local compare group=web"
