@@ -107,11 +107,13 @@ async def register(store: Store, group: Group) -> None:
 
 
 def settings(store: Store, **overrides: Any) -> Settings:
-    # The lab hosts share this machine's CPUs with the test run: the load rule would judge
-    # the suite itself (CPU saturation has its own fault test).
+    # The lab hosts share this machine's CPUs and disks with the test run (and with other
+    # runs): load and I/O wait would judge those, a few ms apart per host, not the hosts
+    # (CPU saturation and I/O wait have their own tests; the golden facts cover them here).
     values: dict[str, Any] = {
         "database_url": store.url, "ssh_connect_timeout_s": 3.0, "sample_window_s": 0.3,
         "load_per_core": 1000.0, "load_per_core_critical": 2000.0,
+        "iowait_warning_pct": 100.0, "iowait_critical_pct": 100.0,
     }  # fmt: skip
     values.update(overrides)
     return Settings(**values)
