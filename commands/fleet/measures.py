@@ -73,7 +73,7 @@ def tcp_states(
         if count is None or not counts:
             continue
         median = statistics.median(counts.values())
-        if count < getattr(lim, floor) or count < lim.tcp_factor * max(median, 1):
+        if count < getattr(lim, floor) or count < lim.magnitude * max(median, 1):
             continue
         shown = {n: int(v) for n, v in counts.items()}
         yield Outlier(

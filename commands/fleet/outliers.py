@@ -27,7 +27,7 @@ class Limits:
 
     disk_gap_pct: float = 25.0  # use at least this many points above the siblings' median
     disk_floor_pct: float = 70.0  # ... and at least this full
-    tcp_factor: float = 10.0  # an order of magnitude above the siblings' median
+    magnitude: float = 10.0  # an order of magnitude above the siblings' median
     time_wait_floor: int = 100
     close_wait_floor: int = 10
     syn_sent_floor: int = 5
@@ -189,7 +189,7 @@ def containers(
         if own_restarts is None or not restarts:
             continue
         usual_restarts = statistics.median(restarts.values())
-        if own_restarts >= t.docker_restarts_warning and own_restarts >= lim.tcp_factor * max(
+        if own_restarts >= t.docker_restarts_warning and own_restarts >= lim.magnitude * max(
             usual_restarts, 1
         ):
             shown = {n: int(v) for n, v in restarts.items()}

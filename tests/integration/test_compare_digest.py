@@ -6,9 +6,11 @@ one line per `group` label with the hosts that stand out.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from bot.digests.build import build
+from bot.digests.render import messages
 from bot.store.db import Store
 from bot.store.digests import DigestRepo
 from bot.store.models import HostRow
@@ -57,6 +59,9 @@ async def test_digest_says_which_host_stands_out_in_its_group(store: Store) -> N
     assert lines[lines.index("Groups:") + 3] == (
         "  group=web (5 hosts): stand out: web-1 (tcp TIME-WAIT, tcp CLOSE-WAIT)"
     )
+    # The Slack summary carries the same lines.
+    summary = json.dumps(messages(digest, None)[0]["blocks"])
+    assert "*Groups:*" in summary and "stand out: web-1 (tcp TIME-WAIT, tcp CLOSE-WAIT)" in summary
 
 
 async def test_digest_without_groups_has_no_group_section(store: Store) -> None:
