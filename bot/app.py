@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs, metrics, shutdown
+from bot import compare_button, logs, metrics, shutdown
 from bot.app_actions import Ack, Actions
 from bot.auth import Authorizer, command_action, load_policy
 from bot.render import blocks
@@ -136,6 +136,7 @@ class Bot(Actions):
         app.action("rerun")(self.on_rerun)
         app.action("raw_output")(self.on_raw)
         app.action(re.compile(r"^triage_host:"))(self.on_triage_host)
+        app.action(compare_button.ACTION)(self.on_compare_group)
         app.event("app_home_opened")(self.on_home)
 
         @app.error
@@ -155,6 +156,11 @@ class Bot(Actions):
         self._audit(
             user=user, channel=channel, action=action, detail=detail, outcome="refused", reason=why
         )
+
+    async def on_compare_group(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Compare with group (the button names only a run id): bot.compare_button."""
+        await ack()
+        self.spawn(compare_button.on_click(self, body))
 
     # ---- slash commands
 
@@ -295,6 +301,8 @@ class Bot(Actions):
         messages = blocks.report_messages(
             report, rerun=thread_ts is not None and rerun, triage_hosts=hosts
         )
+        if button := await compare_button.button_for(self.store, report):
+            compare_button.add_to_summary(messages, button)
         ts = await self.poster.post(
             channel, messages, run_id=report.run_id, thread_ts=thread_ts, update_ts=placeholder
         )

@@ -87,3 +87,51 @@ async def test_compare_from_slack(make_slack_app: MakeApp) -> None:
     actions = next(b for b in summary["blocks"] if b["type"] == "actions")
     rerun = next(e for e in actions["elements"] if e["action_id"] == "rerun")
     assert rerun["value"] == "triage local compare group=web"
+
+
+async def test_compare_with_group_button_names_only_the_run(make_slack_app: MakeApp) -> None:
+    """The button's value is the run id; the click compares the run's host with its group."""
+    from bot.service import triage_host
+    from bot.store.hosts import HostRepo
+    from bot.store.slack import SlackRepo
+    from commands.hosts import HostSpec
+    from tests.slack_fixtures import action_body, command_body
+
+    app = await make_slack_app(ssh_connect_timeout_s=1.0)
+    app.bot.commands["triage"] = triage_host
+    for name in ("web-2", "web-3"):
+        await HostRepo(app.bot.store).add(
+            HostSpec(name, "198.18.254.2", host_keys=(HOST_KEY,), labels={"group": "web"})
+        )
+    await app.send(command_body("web-2"))
+    await app.send(command_body("local", channel="C2"))  # no group label: no button
+    await app.bot.drain()
+    summaries = dict((s["channel"], s) for _, s in app.fake.summaries())
+    elements = next(b for b in summaries["C1"]["blocks"] if b["type"] == "actions")["elements"]
+    [button] = [e for e in elements if e["action_id"] == "compare_group"]
+    assert button["text"]["text"] == "Compare with group=web"
+    assert button["value"].isdigit()  # a run id, not a command
+    other = next(b for b in summaries["C2"]["blocks"] if b["type"] == "actions")["elements"]
+    assert "compare_group" not in [e["action_id"] for e in other]
+    [(ts_c1, _)] = [(ts, s) for ts, s in app.fake.summaries() if s["channel"] == "C1"]
+    before = len(app.fake.ok("chat.postMessage"))
+
+    # A value that is a command, and a run of another channel, are refused; nothing runs.
+    await app.send(action_body("compare_group", "triage web-3 compare group=web", message_ts=ts_c1))
+    await app.send(action_body("compare_group", button["value"], message_ts=ts_c1, channel="C2"))
+    await app.bot.drain()
+    refusals = [e["text"] for e in app.fake.ok("chat.postEphemeral")]
+    assert refusals == [
+        ":warning: this button names no run",
+        f":warning: run {button['value']} was not posted in this channel",
+    ]
+    assert len(app.fake.ok("chat.postMessage")) == before
+
+    await app.send(action_body("compare_group", button["value"], message_ts=ts_c1))
+    await app.bot.drain()
+    new = app.fake.ok("chat.postMessage")[before:]
+    assert new and all(p["thread_ts"] == ts_c1 for p in new)
+    assert new[0]["text"].startswith("triage web-2 compare group=web: ")
+    events = [(e.action, e.outcome) for e in await SlackRepo(app.bot.store).audit_events()]
+    assert events.count(("button:compare_group", "refused")) == 2
+    assert ("button:compare_group", "posted") in events
