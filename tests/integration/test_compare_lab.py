@@ -147,6 +147,9 @@ async def test_only_web_1_stands_out_and_a_healthy_sibling_does_not(
     assert "could not connect to database" in by_kind["log"].evidence["groups"][0]["message"]
     info = siblings(report)
     assert info.evidence["compared"] == NAMES[1:] and info.evidence["reused"] == {}
+    # The kernel and OS facts compared came over SSH with the load probe.
+    load = next(r for r in report.results if r.probe == "load")
+    assert load.facts["kernel"] == os.uname().release and load.facts["os"]
     # Its own findings are in the same report: the full filesystem is also disk.full.
     assert any(f.code == "disk.full" and f.evidence["mount"] == mount for f in report.findings)
 
