@@ -30,7 +30,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    # As long as the driver's own connect timeout (15 s): a loaded machine can hold the write
+    # lock for seconds, and "database is locked" would lose a Slack delivery.
+    cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
 
 
