@@ -224,10 +224,11 @@ def test_context_is_kept() -> None:
 
 def redact_every_pattern(text: str) -> str:
     """The reference: every pattern applied, no literal pre-checks."""
-    from ssh_probes.redact import _PATTERNS
+    from ssh_probes.redact import _masker
+    from ssh_probes.redact_patterns import PATTERNS
 
-    for pattern, replacement, _needs in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    for shape in PATTERNS:
+        text = shape.pattern.sub(_masker(None), text)
     return text
 
 
