@@ -63,7 +63,8 @@ def host_target(spec: HostSpec, settings: Settings) -> HostTarget:
 
 
 async def record(store: Store, report: Report, settings: Settings, who: Who = Who()) -> Report:
-    """Diff with the previous run, store, and return the report with its run id."""
+    """Redact, diff with the previous run, store, and return the report with its run id."""
+    report = report.scrubbed()
     runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
     changes = diff(report, await runs.previous(report.command, report.target))
     run_id = await runs.save(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ssh_probes.model import Finding, ProbeResult, sort_findings
+from ssh_probes.redact import Redactor
 
 Status = Literal["ok", "partial", "failed"]
 
@@ -47,9 +48,46 @@ class Report:
     results: tuple[ProbeResult, ...] = ()
     run_id: int | None = None
     changes: Changes | None = None
+    findings_redacted: int = 0  # secret values hidden from findings (results count their own)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", tuple(sort_findings(self.findings)))
+
+    @property
+    def redacted(self) -> int:
+        """How many secret values were hidden from this report ("3 secrets hidden")."""
+        return sum(r.redacted for r in self.results) + self.findings_redacted
+
+    def scrubbed(self) -> Report:
+        """The same report with every text, fact and evidence value redacted, and counted.
+
+        Probes run through ssh_probes.runner arrive redacted; results built elsewhere (dig,
+        http) and findings that quote what they saw are redacted here, before anything is
+        stored, posted or printed.
+        """
+        results = []
+        for r in self.results:
+            redactor = Redactor()
+            facts, error, raw = redactor.data(r.facts), redactor.text(r.error), redactor.text(r.raw)
+            results.append(replace(r, facts=facts, error=error, raw=raw,
+                                   redacted=r.redacted + redactor.count))  # fmt: skip
+        redactor = Redactor()
+        findings = [
+            replace(
+                f,
+                title=redactor.text(f.title),
+                detail=redactor.text(f.detail),
+                suggestion=redactor.text(f.suggestion),
+                evidence=redactor.data(dict(f.evidence)),
+            )
+            for f in self.findings
+        ]
+        return replace(
+            self,
+            results=tuple(results),
+            findings=tuple(findings),
+            findings_redacted=self.findings_redacted + redactor.count,
+        )
 
     def with_run(self, run_id: int, changes: Changes) -> Report:
         """The same report once stored."""
@@ -67,4 +105,5 @@ class Report:
             "findings": [f.as_dict() for f in self.findings],
             "results": [r.as_dict() for r in self.results],
             "changes": self.changes.as_dict() if self.changes else None,
+            "redacted": self.redacted,
         }

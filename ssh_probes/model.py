@@ -88,6 +88,17 @@ class Probe:
     args: Callable[[HostTarget], Sequence[str]] | None = None
     # When set and false for a host, the probe is not run there (nothing configured for it).
     applies: Callable[[HostTarget], bool] | None = None
+    # What of the (redacted) stdout may be stored and shown as raw output: all of it (None),
+    # what this function keeps (e.g. docker inspect without container environments), or
+    # nothing (store_raw=False). Facts are parsed from the full output either way.
+    raw_filter: Callable[[str], str] | None = None
+    store_raw: bool = True
+
+    def stored_raw(self, stdout: str) -> str:
+        """The part of `stdout` (already redacted) that may be stored as raw output."""
+        if not self.store_raw:
+            return ""
+        return self.raw_filter(stdout) if self.raw_filter else stdout
 
     def argv(self, host: HostTarget) -> list[str]:
         """The argv to run on `host`."""
@@ -133,6 +144,7 @@ class ProbeResult:
     area: str = ""
     raw: str = ""
     truncated: bool = False
+    redacted: int = 0  # distinct secret values hidden from its output, facts and error
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (raw output excluded)."""
@@ -145,6 +157,7 @@ class ProbeResult:
             "error": self.error,
             "duration_ms": self.duration_ms,
             "truncated": self.truncated,
+            "redacted": self.redacted,
         }
 
 

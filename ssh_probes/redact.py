@@ -13,9 +13,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ssh_probes.redact_patterns import PATTERNS, Needs, Shape
+from ssh_probes.redact_patterns import PATTERNS, SECRET_NAME, Needs, Shape
 
 MASK = "[REDACTED]"
+# Values that are settings, not secrets, under a secret-sounding key (`"password_auth": "no"`).
+_SETTINGS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "none"})
 
 # Each regex scan of a large probe output costs milliseconds, and most outputs hold none of
 # these shapes, or hold them on a few lines: a pattern runs only on the lines that contain one
@@ -166,14 +168,24 @@ class Redactor:
         return _redact(text, self.hidden)
 
     def data(self, value: Any) -> Any:
-        """`value` with every string in it (dict keys too, lists, tuples) redacted."""
+        """`value` with every string in it (dict keys too, lists, tuples) redacted.
+
+        A string under a key that names a secret (`{"token": "..."}`) is hidden whole.
+        """
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.data(k): self.data(v) for k, v in value.items()}
+            return {self.data(k): self._item(k, v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.data(v) for v in value)
         return value
+
+    def _item(self, key: Any, value: Any) -> Any:
+        if isinstance(key, str) and isinstance(value, str) and value and MASK not in value:
+            if SECRET_NAME.fullmatch(key) and value.lower() not in _SETTINGS:
+                self.hidden.add(value)
+                return MASK
+        return self.data(value)
 
 
 def redact_data(value: Any) -> Any:

@@ -234,3 +234,10 @@ _TABLE: list[tuple[Any, ...]] = [
     ),
 ]
 PATTERNS = [Shape(*entry) for entry in _TABLE]
+
+# A whole name (a JSON key in facts or evidence) whose value is a secret.
+SECRET_NAME = re.compile(
+    rf"(?i)[a-z0-9_.-]{{0,64}}(?:{_CONTAINS})[a-z0-9_]{{0,64}}"
+    rf"|(?:{_SEGMENT}){{0,8}}(?:{_LAST_ALONE})|(?:{_SEGMENT}){{1,8}}(?:{_LAST_PREFIXED})"
+    r"|(?:proxy-)?authorization|(?:set-)?cookie"
+)

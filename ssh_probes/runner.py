@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ssh_probes.errors import ExecutorError
 from ssh_probes.executor import Executor
 from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeResult
-from ssh_probes.redact import redact
+from ssh_probes.redact import Redactor
 
 
 async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
@@ -26,6 +26,8 @@ def interpret(
     probe: Probe, host: HostTarget, out: CommandResult | None, started: float, error: str = ""
 ) -> ProbeResult:
     """The ProbeResult of one probe's output (None: it could not run, `error` says why)."""
+    # One redactor for everything this result keeps: its count is what the report shows.
+    redactor = Redactor()
 
     def result(
         ok: bool,
@@ -39,17 +41,18 @@ def interpret(
             probe.name,
             host.name,
             ok,
-            facts=facts or {},
-            error=error,
+            facts=redactor.data(facts or {}),
+            error=redactor.text(error),
             duration_ms=int((time.monotonic() - started) * 1000),
             area=probe.area,
             raw=raw,
             truncated=truncated,
+            redacted=redactor.count,
         )
 
     if out is None:
         return result(False, error=error)
-    raw = redact(out.stdout)
+    raw = probe.stored_raw(redactor.text(out.stdout))
     if out.timed_out:
         return result(
             False, error=f"timed out after {probe.timeout_s:g}s", raw=raw, truncated=out.truncated
@@ -59,7 +62,7 @@ def interpret(
     except (ValueError, KeyError, IndexError) as exc:
         why = out.stderr.strip().splitlines()[-1:] or [str(exc)]
         status = f"exit {out.exit_status}: " if out.exit_status else "could not parse output: "
-        return result(False, error=redact(status + why[0]), raw=raw, truncated=out.truncated)
+        return result(False, error=status + why[0], raw=raw, truncated=out.truncated)
     return result(True, facts=facts, raw=raw, truncated=out.truncated)
 
 

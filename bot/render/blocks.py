@@ -99,6 +99,9 @@ def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] 
     if report.run_id is not None:
         meta += f"  ·  run {report.run_id}"
     blocks.append(context(meta))
+    hidden = gist.hidden_line(report)
+    if hidden:
+        blocks.append(context(f":lock: {hidden}"))
     said = gist.answer(report)[1:]
     if said:
         blocks.append(section(clip(escape("\n".join(said)), MAX_SECTION_CHARS)))

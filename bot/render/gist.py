@@ -31,6 +31,12 @@ SOURCES = {
 }
 
 
+def hidden_line(report: Report) -> str | None:
+    """`3 secrets hidden`: redaction is said, so nobody takes a [REDACTED] for the value."""
+    n = report.redacted
+    return f"{n} secret{'s' if n != 1 else ''} hidden (shown as [REDACTED])" if n else None
+
+
 def serious(report: Report) -> list[Finding]:
     """Critical and warning findings, most severe first (the report's order)."""
     return [f for f in report.findings if f.severity in SERIOUS]

@@ -30,6 +30,9 @@ def headline(report: Report) -> Text:
     text.append(f"  {report.duration_ms} ms")
     if report.run_id is not None:
         text.append(f"  run {report.run_id}", style="dim")
+    hidden = gist.hidden_line(report)
+    if hidden:
+        text.append(f"  {hidden}", style="dim")
     return text
 
 

@@ -16,7 +16,7 @@ from bot.store.disk_points import inodes_by_mount, use_by_mount
 from bot.store.models import DiskPointRow, FindingRow, ProbeResultRow, RunRow
 from commands.report import Report
 from ssh_probes.errors import StoreError
-from ssh_probes.redact import redact
+from ssh_probes.redact import redact, redact_data
 
 log = logging.getLogger("triagebot.store")
 
@@ -145,7 +145,7 @@ class RunRepo:
                 area=r.area,
                 host=r.host,
                 ok=r.ok,
-                facts=r.facts,
+                facts=redact_data(r.facts),
                 error=redact(r.error),
                 duration_ms=r.duration_ms,
                 raw=_cap(redact(r.raw), self.raw_limit),
@@ -159,7 +159,7 @@ class RunRepo:
                 severity=f.severity,
                 title=redact(f.title),
                 detail=redact(f.detail),
-                evidence=dict(f.evidence),
+                evidence=redact_data(dict(f.evidence)),
                 suggestion=redact(f.suggestion),
                 host=f.host,
             )

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.probes.docker_raw import stored_output
 
 MAX_INSPECT = 40  # ~20 KB of JSON each: stays well under the executor's 1 MB output cap
 MAX_CONTAINERS = 100
@@ -229,4 +230,5 @@ DOCKER = Probe(
     command=("sh", "-c", SCRIPT, "sh"),
     parse=parse,
     timeout_s=20.0,
+    raw_filter=stored_output,  # container environments are never stored
 )

@@ -123,12 +123,16 @@ def test_redact_data_walks_dicts_lists_and_tuples() -> None:
         "password=secret3": 1,
         "n": 7,
         "none": None,
+        "headers": {"Authorization": "Bearer secret4", "X-Api-Token": "secret5"},
+        "password_auth": "no",
     }
     redactor = Redactor()
     out = redactor.data(facts)
     text = repr(out)
-    assert "secret1" not in text and "secret2" not in text and "secret3" not in text
+    for n in range(1, 6):
+        assert f"secret{n}" not in text
+    assert out["password_auth"] == "no"
     assert out["n"] == 7 and out["none"] is None and out["top"][0]["pid"] == 4
     assert isinstance(out["pair"], tuple)
-    assert redactor.count == 3
+    assert redactor.count == 5
     assert redact_data(facts) == out
