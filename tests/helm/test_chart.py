@@ -322,3 +322,57 @@ def test_pods_roll_when_settings_change(helm: Helm) -> None:
         return str(meta["annotations"]["checksum/config"])
 
     assert checksum(SOCKET) != checksum(changed)
+
+
+def ingress_rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The NetworkPolicy's ingress rules; fails on one that lets any pod in."""
+    rules = list(one(docs, "NetworkPolicy")["spec"]["ingress"])
+    for rule in rules:
+        assert rule.get("from"), f"ingress rule without peers lets every pod in: {rule}"
+    return rules
+
+
+@pytest.mark.parametrize("name", list(VALUE_SETS))
+def test_metrics_scrapers_are_limited_to_the_configured_selector(
+    rendered: dict[str, list[dict[str, Any]]], name: str
+) -> None:
+    rules = ingress_rules(rendered[name])
+    scrapers = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
+    assert rules[0]["from"] == [scrapers]  # one peer: both selectors must match
+    slack = rules[1:]
+    if VALUE_SETS[name]["mode"] == "http":
+        ingress_nginx = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+        assert [r["from"] for r in slack] == [[{"namespaceSelector": ingress_nginx}]]
+    else:
+        assert slack == [], "Socket Mode takes no inbound Slack traffic"
+
+
+def test_metrics_selector_is_configurable(helm: Helm) -> None:
+    values = copy.deepcopy(SOCKET)
+    # Helm merges maps with the defaults: null removes a default key.
+    labels = {"team": "observability", "kubernetes.io/metadata.name": None}
+    values["networkPolicy"] = {
+        "metrics": {"namespaceSelector": {"matchLabels": labels}, "podSelector": None}
+    }
+    [rule] = ingress_rules(helm.template(values))
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"team": "observability"}}}]
+    values["networkPolicy"] = {"metrics": {"namespaceSelector": None, "podSelector": None}}
+    assert one(helm.template(values), "NetworkPolicy")["spec"]["ingress"] in (None, [])
+
+
+def test_egress_never_reaches_metadata_or_the_cluster_ranges(helm: Helm) -> None:
+    values = copy.deepcopy(HTTP)
+    values["networkPolicy"] = {"egressExcept": {"cluster": ["10.96.0.0/12", "fd10::/108"]}}
+    policy = one(helm.template(values), "NetworkPolicy")["spec"]
+    [wide] = [r for r in policy["egress"] if {"port": 443, "protocol": "TCP"} in r["ports"]]
+    assert {"port": 22, "protocol": "TCP"} in wide["ports"]
+    blocks = {b["ipBlock"]["cidr"]: b["ipBlock"].get("except", []) for b in wide["to"]}
+    assert set(blocks) == {"0.0.0.0/0", "::/0"}
+    assert blocks["0.0.0.0/0"] == ["169.254.0.0/16", "100.100.100.200/32", "10.96.0.0/12"]
+    assert blocks["::/0"] == ["fe80::/10", "fd00:ec2::254/128", "fd10::/108"]
+    # DNS stays open to the cluster resolver, wherever it lives.
+    dns = [r for r in policy["egress"] if {"port": 53, "protocol": "UDP"} in r["ports"]]
+    assert dns and "to" not in dns[0]
