@@ -7,12 +7,14 @@ STAMP  := $(VENV)/.installed-stamp
 # nsenter and mount (util-linux, mount), mkfs.ext4 for loop-mounted test disks (e2fsprogs).
 TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils unzip
 
-.PHONY: run test lint deps test-deps clean
+.PHONY: run test lint deps test-deps clean lock
 
-$(STAMP): pyproject.toml
+# Dependencies come only from the lock (exact versions, every file checked against its
+# sha256); then the project itself, editable, built with the locked setuptools.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 deps: $(STAMP)
@@ -41,6 +43,17 @@ test: $(STAMP) test-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Re-resolve both locks from pyproject.toml (after changing a dependency): the image's
+# (requirements.lock) and the developers' and CI's, with the dev extras (requirements-dev.lock).
+LOCK_VENV := .cache/venv-pip-tools
+COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --build-deps-for=wheel
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q 'pip-tools>=7.5,<8'
+	$(COMPILE) --output-file requirements.lock pyproject.toml
+	$(COMPILE) --extra dev --output-file requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPILERS = re.compile(r"(?<![\w-])(build-essential|gcc|g\+\+|clang|make|cc)(?![\w-])")
 PROBE_TOOLS = ("openssh-client", "bind9-dnsutils", "curl")
+LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
 
 
 @dataclass
@@ -73,8 +77,8 @@ def copied_sources(stages: list[Stage]) -> list[str]:
 def test_multi_stage_with_pinned_slim_python(stages: list[Stage]) -> None:
     assert len(stages) >= 2, "builder and final stage"
     for stage in stages:
-        assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", stage.base), (
-            f"{stage.base}: pin the slim Python base by full version (or digest)"
+        assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+@sha256:[0-9a-f]{64}", stage.base), (
+            f"{stage.base}: pin the slim Python base by full version and by digest"
         )
     assert stages[-1].base == stages[0].base
 
@@ -118,3 +122,59 @@ def test_entry_point_is_the_console_script(stages: list[Stage]) -> None:
     assert final.args("CMD")[-1] == '["start"]'
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["triagebot"] == "bot.cli:main"
+
+
+def locked(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, sha256 hashes) of a pip-compile --generate-hashes lock file."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        spec, *options = line.split(" --")
+        name, sep, version = spec.strip().partition("==")
+        assert sep, f"{path.name}: not an exact pin: {line[:80]}"
+        hashes = [o.strip().removeprefix("hash=sha256:") for o in options if "sha256:" in o]
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), name
+        pins[canonicalize_name(name)] = (version, hashes)
+    return pins
+
+
+def test_dependencies_are_installed_from_the_lock_with_hashes(stages: list[Stage]) -> None:
+    builder = stages[0]
+    runs = builder.args("RUN")
+    installs = [r for r in runs if "pip install" in r]
+    locked_install = [r for r in installs if "-r requirements.lock" in r]
+    assert locked_install and "--require-hashes" in locked_install[0], installs
+    assert "requirements.lock" in copied_sources(stages)
+    # Everything else pip installs is the project itself, with nothing fetched beside it.
+    for run in installs:
+        if run is locked_install[0]:
+            continue
+        for command in run.split("&&"):
+            if "pip install" in command:
+                assert "--no-deps" in command and "--no-build-isolation" in command, command
+                assert command.split()[-1] == ".", command
+
+
+@pytest.mark.parametrize("path", [LOCK, DEV_LOCK], ids=["image", "dev"])
+def test_lock_pins_every_dependency_within_pyproject(path: Path) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pins = locked(path)
+    wanted = list(project["project"]["dependencies"]) + project["build-system"]["requires"]
+    if path == DEV_LOCK:
+        wanted += project["project"]["optional-dependencies"]["dev"]
+    for text in wanted:
+        req = Requirement(text)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{path.name} does not pin {name}: run `make lock`"
+        assert req.specifier.contains(pins[name][0], prereleases=True), (
+            f"{path.name}: {name}=={pins[name][0]} is outside pyproject's {req.specifier}"
+        )
+
+
+def test_dev_lock_agrees_with_the_image_lock() -> None:
+    image, dev = locked(LOCK), locked(DEV_LOCK)
+    assert image.keys() <= dev.keys()
+    assert {n: image[n][0] for n in image} == {n: dev[n][0] for n in image}

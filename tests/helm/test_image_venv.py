@@ -29,9 +29,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, dest)
-    # Build isolation fetches setuptools from PyPI, as `pip install .` in the builder does.
+    # No build isolation, as in the builder: the locked setuptools (the same version in both
+    # locks, see test_dockerfile) builds it, nothing is fetched.
     built = subprocess.run(
-        [*PIP, "wheel", "--no-deps", "-w", str(tmp / "dist"), str(context)],
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "dist"), str(context)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if built.returncode != 0:
