@@ -8,7 +8,6 @@ the report through the outbox (bot.slack). Every command, button and refusal is 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import re
 import time
@@ -19,51 +18,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import compare_button, logs, metrics, shutdown
-from bot.app_actions import Ack, Actions
-from bot.auth import Authorizer, command_action, load_policy
+from bot import buttons, compare_button, logs, metrics, shutdown
+from bot.app_actions import Ack, Actions, say
+from bot.auth import Authorizer, load_policy
+from bot.commands import REGISTRY, runners
 from bot.render import blocks
-from bot.service import COMMANDS, Runner, Who
+from bot.service import Runner, Who
 from bot.settings import Settings
 from bot.slack import Poster, make_client
+from bot.slack_body import delivery_key
 from bot.store.db import Store
 from bot.store.models import utcnow
 from bot.store.slack import SlackRepo
 from commands.report import Report
-from commands.watch import is_watch
 from ssh_probes.errors import InputError, TriagebotError
 
 log = logging.getLogger("triagebot.app")
-
-
-def delivery_key(body: Mapping[str, Any]) -> str | None:
-    """What identifies one delivery across Slack's retries (HTTP and Socket Mode alike)."""
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("trigger_id"):
-        return f"trigger:{body['trigger_id']}"
-    actions = body.get("actions") or []
-    if actions and actions[0].get("action_ts"):
-        return f"action:{body.get('user', {}).get('id')}:{actions[0]['action_ts']}"
-    return None
-
-
-def _parser(name: str) -> Callable[[Sequence[str]], object] | None:
-    """commands.<name>.parse, when the command module has one (syntax check before the ack)."""
-    try:
-        module = importlib.import_module(f"commands.{name}")
-    except ImportError:
-        return None
-    parse = getattr(module, "parse", None)
-    return parse if callable(parse) else None
-
-
-def _what(name: str, words: Sequence[str]) -> str:
-    if name == "triage":
-        from ssh_probes.probes import DEFAULT_PROBES
-
-        return f"`/triage {' '.join(words)}` (probes: {', '.join(DEFAULT_PROBES)})"
-    return f"`/{name} {' '.join(words)}`"
 
 
 class Bot(Actions):
@@ -79,7 +49,8 @@ class Bot(Actions):
         self.settings = settings
         self.store = store
         self.client = client or make_client(settings)
-        self.commands = dict(COMMANDS if commands is None else commands)
+        # Every report command of the registry; tests and benches swap in faster runners.
+        self.commands = {**runners(), **(commands or {})}
         self.poster = Poster(self.client, store, settings)
         self.repo = SlackRepo(store)
         policy = load_policy(settings.policy_file, settings.admin_ids())
@@ -132,16 +103,28 @@ class Bot(Actions):
         for name in self.commands:
             app.command(f"/{name}")(self.on_command)
         app.command("/hosts")(self.on_hosts)
+        app.command("/history")(self.on_history)
         app.command("/triagebot")(self.on_help)
-        app.action("rerun")(self.on_rerun)
-        app.action("raw_output")(self.on_raw)
-        app.action(re.compile(r"^triage_host:"))(self.on_triage_host)
-        app.action(compare_button.ACTION)(self.on_compare_group)
+        for action_id, work in (("rerun", buttons.rerun), ("raw_output", buttons.raw)):
+            app.action(action_id)(self._button(work))
+        app.action(re.compile(r"^triage_host:"))(self._button(buttons.triage_host))
+        app.action(compare_button.ACTION)(self._button(compare_button.on_click))
         app.event("app_home_opened")(self.on_home)
 
         @app.error
         async def on_error(error: Exception) -> None:
             log.error("listener error: %s", error)
+
+    def _button(
+        self, work: Callable[[Bot, dict[str, Any]], Awaitable[None]]
+    ) -> Callable[[Ack, dict[str, Any]], Awaitable[None]]:
+        """A button listener: ack at once, then check and act in the background."""
+
+        async def listener(ack: Ack, body: dict[str, Any]) -> None:
+            await ack()
+            self.spawn(work(self, body))
+
+        return listener
 
     def _audit(self, **fields: Any) -> None:
         # Commands answered at once (refusals, usage errors, /hosts, help) end here.
@@ -157,11 +140,6 @@ class Bot(Actions):
             user=user, channel=channel, action=action, detail=detail, outcome="refused", reason=why
         )
 
-    async def on_compare_group(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Compare with group (the button names only a run id): bot.compare_button."""
-        await ack()
-        self.spawn(compare_button.on_click(self, body))
-
     # ---- slash commands
 
     async def on_command(self, ack: Ack, command: dict[str, Any]) -> None:
@@ -171,29 +149,43 @@ class Bot(Actions):
         user, channel = str(command["user_id"]), str(command["channel_id"])
         words = text.split()
         detail = f"/{name} {text}".strip()
-        parse = _parser("watch" if is_watch(name, words) else name)
-        try:
-            if parse is not None:
-                parse(words)
-        except TypeError:
-            pass  # a parser of another shape: the runner still validates, after the ack
-        except InputError as exc:
-            await ack(text=f":warning: {exc}", response_type="ephemeral")
-            self._audit(
-                user=user, channel=channel, action=name, detail=detail,
-                outcome="usage_error", reason=str(exc),
-            )  # fmt: skip
-            return
-        decision = await self.auth.check(command_action(name, words), user, channel)
+        spec = REGISTRY[name]
+        action = spec.action(words)
+        decision = await self.auth.check(action, user, channel)
+        if decision.allowed:
+            try:
+                spec.check(words)
+                bound = await spec.bound_channel(self.store, words) if spec.bound_channel else None
+                targets = await spec.targets(self.store, words)
+            except InputError as exc:
+                await say(ack, f":warning: {exc}")
+                self._audit(
+                    user=user, channel=channel, action=name, detail=detail,
+                    outcome="usage_error", reason=str(exc),
+                )  # fmt: skip
+                return
+            if bound is not None and bound != channel and not self.auth.is_admin(user):
+                where = bound if bound.startswith("#") else f"<#{bound}>"
+                decision = decision.refused(
+                    f"`/{name} {text}` posts into {where}: run it there, or ask an admin."
+                )
         if not decision.allowed:
-            await ack(text=f":no_entry: {decision.reason}", response_type="ephemeral")
-            self._refuse(user, channel, name, detail, decision.reason)
+            await say(ack, f":no_entry: {decision.reason}")
+            self._refuse(user, channel, action, detail, decision.reason)
             return
-        await ack(
-            text=f":hourglass_flowing_sand: Working on it: {_what(name, words)}.",
-            response_type="ephemeral",
-        )
-        self.spawn(self.accepted(name, words, user, channel, detail))
+        more = f" ({len(targets)} hosts)" if len(targets) > 1 else ""
+        await say(ack, f":hourglass_flowing_sand: Working on it: {spec.what(words)}{more}.")
+        if len(targets) == 1:
+            self.spawn(self.accepted(name, targets[0], user, channel, detail))
+            return
+        gate = asyncio.Semaphore(self.settings.max_parallel_hosts)  # a label's hosts
+        for each in targets:
+            self.spawn(self._gated(gate, self.accepted(name, each, user, channel, detail)))
+
+    @staticmethod
+    async def _gated(gate: asyncio.Semaphore, work: Awaitable[None]) -> None:
+        async with gate:
+            await work
 
     async def accepted(
         self,

@@ -1,5 +1,5 @@
-"""The listeners that are not slash commands running a report: `/hosts`, `/triagebot help`,
-the Re-run, Triage HOST and Raw output buttons, and the App Home tab.
+"""The listeners that are not slash commands running a report: `/hosts`, `/history`,
+`/triagebot help` and the App Home tab (the buttons are in bot.buttons).
 
 A mixin of bot.app.Bot: it uses the Bot's state and helpers, declared here for the type
 checker only.
@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import hosts_text
+from bot import history_text, hosts_text
+from bot.commands import REGISTRY
 from bot.render import blocks
 from bot.render.addresses import hosts_behind
 from bot.render.home import home_view
@@ -21,6 +22,7 @@ from bot.store.models import utcnow
 from bot.store.runs import RunRepo
 from commands.report import Report
 from ssh_probes.errors import InputError
+from ssh_probes.redact import redact
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -35,8 +37,13 @@ if TYPE_CHECKING:
 Ack = Callable[..., Awaitable[None]]
 
 
+async def say(ack: Ack, text: str) -> None:
+    """Answer a slash command, only to its sender, redacted like everything the bot sends."""
+    await ack(text=redact(text), response_type="ephemeral")
+
+
 class Actions:
-    """`/hosts`, help, buttons and App Home (mixed into bot.app.Bot)."""
+    """`/hosts`, `/history`, help and App Home (mixed into bot.app.Bot)."""
 
     if TYPE_CHECKING:  # provided by Bot
         settings: Settings
@@ -67,34 +74,34 @@ class Actions:
         text = str(command.get("text") or "").strip()
         user, channel = str(command["user_id"]), str(command["channel_id"])
         detail = f"/hosts {text}".strip()
+        action = REGISTRY["hosts"].action(text.split())
+        decision = await self.auth.check(action, user, channel)
+        if not decision.allowed:
+            await say(ack, f":no_entry: {decision.reason}")
+            self._refuse(user, channel, action, detail, decision.reason)
+            return
         try:
             request = hosts_text.parse(text)
-        except InputError as exc:
-            await ack(text=f":warning: {exc}", response_type="ephemeral")
-            self._audit(
-                user=user, channel=channel, action="hosts", detail=detail,
-                outcome="usage_error", reason=str(exc),
-            )  # fmt: skip
-            return
-        decision = await self.auth.check(request.action, user, channel)
-        if not decision.allowed:
-            await ack(text=f":no_entry: {decision.reason}", response_type="ephemeral")
-            self._refuse(user, channel, request.action, detail, decision.reason)
-            return
-        try:
             kh = self.settings.ssh_known_hosts_file
             answer = await hosts_text.run(self.store, request, str(kh) if kh else None)
-            outcome = "ok"
+            outcome, why = "ok", ""
         except InputError as exc:
-            answer, outcome = f":warning: {exc}", "usage_error"
-        await ack(text=answer, response_type="ephemeral")
+            answer, outcome, why = f":warning: {exc}", "usage_error", str(exc)
+        await say(ack, answer)
         self._audit(
-            user=user, channel=channel, action=request.action, detail=detail, outcome=outcome
+            user=user, channel=channel, action=action, detail=detail, outcome=outcome, reason=why
         )
 
     async def on_help(self, ack: Ack, command: dict[str, Any]) -> None:
         """`/triagebot help`: the commands this deployment has."""
         text = str(command.get("text") or "").strip().lower()
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        detail = f"/triagebot {text}".strip()[:200]
+        decision = await self.auth.check("help", user, channel)
+        if not decision.allowed:
+            await say(ack, f":no_entry: {decision.reason}")
+            self._refuse(user, channel, "help", detail, decision.reason)
+            return
         words = text.split()
         if len(words) == 2 and words[0] == "help":
             from commands.help import explain
@@ -103,59 +110,34 @@ class Actions:
                 answer = explain(words[1])
             except InputError as exc:
                 answer = str(exc)
-            await ack(text=answer, response_type="ephemeral")
-            self._audit(
-                user=str(command["user_id"]), channel=str(command["channel_id"]), action="help",
-                detail=f"/triagebot {text}"[:200], outcome="ok",
-            )  # fmt: skip
+            await say(ack, answer)
+            self._audit(user=user, channel=channel, action="help", detail=detail, outcome="ok")
             return
         lines = ["*triagebot* commands:"]
-        if "triage" in self.commands:
-            lines.append("`/triage HOST [port N]`  the incident routine on a host or `local`")
-        lines += [f"`/{n} ...`" for n in self.commands if n != "triage"]
-        lines.append("`/hosts list|show NAME|add NAME --address ...|remove NAME`  the registry")
+        lines += [c.usage for c in REGISTRY.values() if c.runner is None or c.name in self.commands]
         lines.append("`/triagebot help CODE`  what a finding code means and what to do")
         lines.append("`/triagebot help`  this text")
         prefix = "" if text in ("", "help") else f"unknown `/triagebot {text}`; "
-        await ack(text=prefix + "\n".join(lines), response_type="ephemeral")
-        self._audit(
-            user=str(command["user_id"]), channel=str(command["channel_id"]), action="help",
-            detail=f"/triagebot {text}".strip(), outcome="ok",
-        )  # fmt: skip
+        await say(ack, prefix + "\n".join(lines))
+        self._audit(user=user, channel=channel, action="help", detail=detail, outcome="ok")
 
-    # ---- buttons
-
-    async def on_rerun(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Re-run: the same command again, answered in the same thread with what changed."""
-        await ack()
-        self.spawn(self.rerun(body))
-
-    async def rerun(
-        self, body: dict[str, Any], *, action: str = "button:rerun", rerun: bool = True
-    ) -> None:
-        """The work behind the Re-run (and Triage HOST) buttons: answered in the thread."""
-        user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
-        value = str(body["actions"][0].get("value") or "")
-        name, _, rest = value.partition(" ")
-        message = body.get("message") or {}
-        root = str(message.get("thread_ts") or message.get("ts") or "") or None
-        if name not in self.commands:
-            await self.poster.ephemeral(channel, user, f"`/{name}` is not available here.", root)
-            self._refuse(user, channel, action, value, "unknown command")
-            return
-        decision = await self.auth.check(name, user, channel)
+    async def on_history(self, ack: Ack, command: dict[str, Any]) -> None:
+        """`/history [TARGET]`: past runs of this channel (every channel's for admins)."""
+        text = str(command.get("text") or "").strip()
+        user, channel = str(command["user_id"]), str(command["channel_id"])
+        detail = f"/history {text}".strip()
+        decision = await self.auth.check("history", user, channel)
         if not decision.allowed:
-            await self.poster.ephemeral(channel, user, f":no_entry: {decision.reason}", root)
-            self._refuse(user, channel, action, value, decision.reason)
+            await say(ack, f":no_entry: {decision.reason}")
+            self._refuse(user, channel, "history", detail, decision.reason)
             return
-        await self.accepted(
-            name, rest.split(), user, channel, value, thread_ts=root, action=action, rerun=rerun
-        )
-
-    async def on_triage_host(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Triage HOST on a dig/http result: the host behind an address, in the same thread."""
-        await ack()
-        self.spawn(self.rerun(body, action="button:triage_host", rerun=False))
+        scope = None if self.auth.is_admin(user) else channel
+        try:
+            answer, outcome = await history_text.answer(self.store, text.split(), scope), "ok"
+        except InputError as exc:
+            answer, outcome = f":warning: {exc}", "usage_error"
+        await say(ack, answer)
+        self._audit(user=user, channel=channel, action="history", detail=detail, outcome=outcome)
 
     async def _hosts_behind(self, report: Report) -> list[str]:
         """Registered hosts whose address a dig or http report saw (for Triage buttons)."""
@@ -164,46 +146,29 @@ class Actions:
         registry = [(h.name, h.address) for h in await HostRepo(self.store).list()]
         return hosts_behind(report, registry)
 
-    async def on_raw(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Raw output: ephemeral when short, else a file in the thread."""
-        await ack()
-        self.spawn(self.raw(body))
-
-    async def raw(self, body: dict[str, Any]) -> None:
-        """The work behind the Raw output button."""
-        user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
-        value = str(body["actions"][0].get("value") or "")
-        name, _, run = value.partition(":")
-        message = body.get("message") or {}
-        root = str(message.get("thread_ts") or message.get("ts") or "") or None
-        decision = await self.auth.check(name, user, channel)
-        if not decision.allowed or not run.isdigit():
-            why = decision.reason or "not a run id"
-            await self.poster.ephemeral(channel, user, f":no_entry: {why}", root)
-            self._refuse(user, channel, "button:raw_output", value, why)
-            return
-        text = blocks.raw_text(await self.repo.raw_outputs(int(run)))
-        if len(text) <= blocks.MAX_SECTION_CHARS - 8:
-            await self.poster.ephemeral(channel, user, f"```{text}```", root)
-        else:
-            file = {"filename": f"run-{run}-raw.txt", "title": f"run {run} raw", "content": text}
-            await self.poster.post(channel, [{"file": file}], run_id=int(run), thread_ts=root)
-        await self.repo.audit(
-            user=user, channel=channel, action="button:raw_output", detail=value,
-            outcome="ok", run_id=int(run),
-        )  # fmt: skip
-
     # ---- App Home
 
     async def on_home(self, event: dict[str, Any]) -> None:
-        """Publish the Home tab: hosts with their last status, recent runs."""
+        """Publish the Home tab with what the policy lets this user see.
+
+        Commands: those the user may run somewhere. Hosts and schedules: for users allowed
+        `/hosts` and `/digest`. Runs: an admin sees all; anyone else the runs they asked
+        for themselves (posted where they were at the time): who was in a channel when a
+        run was posted cannot be known cheaply afterwards.
+        """
         if event.get("tab", "home") != "home":
             return
-        hosts = await HostRepo(self.store).list()
+        user = str(event["user"])
+        may = {n: await self.auth.may_run(n, user) for n in (*REGISTRY, "help")}
+        admin = self.auth.is_admin(user)
+        since = utcnow() - timedelta(days=30)
+        runs = await RunRepo(self.store).history(
+            None, since, 200, requested_by=None if admin else user
+        )
         from commands.hosts import LOCAL_SPEC
 
-        runs = await RunRepo(self.store).history(None, utcnow() - timedelta(days=30), 200)
-        names = [*self.commands, "hosts", "triagebot help"]
-        schedules = await DigestRepo(self.store).schedules()
-        view = home_view([LOCAL_SPEC, *hosts], runs, names, schedules)
-        await self.client.views_publish(user_id=str(event["user"]), view=view)
+        hosts = [LOCAL_SPEC, *await HostRepo(self.store).list()] if may["hosts"] else None
+        schedules = await DigestRepo(self.store).schedules() if may["digest"] else None
+        names = [n for n in REGISTRY if may[n]] + (["triagebot help"] if may["help"] else [])
+        view = blocks.redacted(home_view(hosts, runs, names, schedules))
+        await self.client.views_publish(user_id=user, view=view)

@@ -9,15 +9,17 @@ Policy file (YAML, TRIAGEBOT_POLICY_FILE):
       "*": {channels: [C0OPS]}        # any command not listed above
 
 With a policy file, a command that is neither listed nor covered by "*" is refused. Without
-one, every command is open to everyone. Registry and schedule changes (`hosts.write`,
-`digest.write`) need an admin (policy `admins` or TRIAGEBOT_ADMINS) or an explicit entry.
+one the bot is closed: it answers only its admins (TRIAGEBOT_ADMINS) and tells everyone else
+how to be let in. Write actions (`hosts.write`, `digest.write`, `dig.write`: see
+bot.commands) need an admin (policy `admins` or TRIAGEBOT_ADMINS) or an explicit entry.
+The Authorizer serves Slack only: the CLI and the console are a person at the machine.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,18 @@ from typing import Any
 import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands import is_write
 from commands.targets import Targets, parse_targets
 from ssh_probes.errors import ConfigError
 
 log = logging.getLogger("triagebot.auth")
 
-WRITE_ACTIONS = frozenset({"hosts.write", "digest.write"})
 OPEN_ACTIONS = frozenset({"help"})
+CHANGES = {
+    "hosts.write": "the host registry",
+    "digest.write": "digest schedules",
+    "dig.write": "the watched domains",
+}
 RULE_KEYS = frozenset({"users", "usergroups", "channels"})
 
 
@@ -59,6 +66,10 @@ class Decision:
 
     allowed: bool
     reason: str = ""
+
+    def refused(self, reason: str) -> Decision:
+        """The same question, refused for `reason`."""
+        return Decision(False, reason)
 
 
 def _ids(value: Any, where: str) -> frozenset[str]:
@@ -108,11 +119,22 @@ def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:
     return parse_policy(data, admins)
 
 
-def command_action(name: str, words: Sequence[str]) -> str:
-    """The policy action of a slash command: `/digest add|remove` change schedules."""
-    if name == "digest" and words and words[0].lower() in ("add", "remove"):
-        return "digest.write"
-    return name
+def closed_reason(channel: str | None = None) -> str:
+    """The one line for everyone but the admins when there is no policy file."""
+    where = f" (<#{channel}>)" if channel and channel[:1] in "CG" else ""
+    return (
+        "This bot answers only its admins until a policy file (TRIAGEBOT_POLICY_FILE) lets "
+        f"others in: ask an admin to allow you or this channel{where}."
+    )
+
+
+def write_reason(action: str) -> str:
+    """Why a write was refused, and whom to ask."""
+    what = CHANGES.get(action, f"what `{action}` changes")
+    return (
+        f"Only admins may change {what}. Ask an admin, or have your user id added "
+        "to TRIAGEBOT_ADMINS or the policy file's `admins`."
+    )
 
 
 class Authorizer:
@@ -162,25 +184,39 @@ class Authorizer:
             )
         return Decision(True)
 
+    def is_admin(self, user: str) -> bool:
+        """An admin: in the policy's `admins` or TRIAGEBOT_ADMINS."""
+        return user in self.policy.admins
+
+    async def may_run(self, action: str, user: str) -> bool:
+        """May `user` do `action` in some channel (what the App Home offers them)?"""
+        rules = self.policy.rules
+        if self.is_admin(user):
+            return True
+        if rules is None:
+            return False
+        if action in OPEN_ACTIONS:
+            return True
+        rule = rules.get(action) if is_write(action) else rules.get(action) or rules.get("*")
+        if rule is None or (is_write(action) and not (rule.users or rule.usergroups)):
+            return False
+        return await self._user_ok(rule, user)
+
     async def check(self, action: str, user: str, channel: str) -> Decision:
         """May `user` do `action` (`triage`, `hosts`, `hosts.write`, ...) in `channel`?"""
+        rules = self.policy.rules
+        if rules is None:  # no policy file: closed to all but the admins
+            admin = self.is_admin(user)
+            return Decision(True) if admin else Decision(False, closed_reason(channel))
         if action in OPEN_ACTIONS:
             return Decision(True)
-        rules = self.policy.rules
-        if action in WRITE_ACTIONS:
-            if user in self.policy.admins:
+        if is_write(action):
+            if self.is_admin(user):
                 return Decision(True)
-            rule = (rules or {}).get(action)
+            rule = rules.get(action)
             if rule is not None and (rule.users or rule.usergroups):
                 return await self._match(action, rule, user, channel)
-            what = "the host registry" if action == "hosts.write" else "digest schedules"
-            return Decision(
-                False,
-                f"Only admins may change {what}. Ask an admin, or have your user id added "
-                "to TRIAGEBOT_ADMINS or the policy file's `admins`.",
-            )
-        if rules is None:
-            return Decision(True)
+            return Decision(False, write_reason(action))
         rule = rules.get(action) or rules.get("*")
         if rule is None:
             return Decision(

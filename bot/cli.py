@@ -80,13 +80,13 @@ def triage(
 
 
 def _run_words(command: str, ctx: typer.Context, as_json: bool) -> None:
-    """Run a COMMANDS entry on the raw words, parsed by the command's own (Slack's) parser."""
-    from bot.service import COMMANDS, Who
+    """Run a registry command on the raw words, parsed by the command's own (Slack's) parser."""
+    from bot.commands import run
+    from bot.service import Who
 
     words = [w for w in ctx.args if w != "--json"]
     as_json = as_json or "--json" in ctx.args
-    runner = COMMANDS[command]
-    report = with_store(lambda store, settings: runner(store, settings, words, Who()))
+    report = with_store(lambda store, settings: run(command, store, settings, words, Who()))
     print_report(report, as_json)
 
 
@@ -206,6 +206,14 @@ def start() -> None:
     from bot.settings import load_settings
 
     settings = load_settings()
+    if settings.slack_mode() != "console" and not settings.policy_file and not settings.admin_ids():
+        from ssh_probes.errors import ConfigError
+
+        # Closed by default: with neither, nobody at all could use the bot from Slack.
+        raise ConfigError(
+            "Slack mode needs TRIAGEBOT_POLICY_FILE or TRIAGEBOT_ADMINS (without a policy "
+            "file the bot answers only its admins); see README, Quick start"
+        )
     if settings.slack_mode() == "console":
         from bot.console import run_console
 
@@ -230,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.main(args=argv, prog_name="triagebot", standalone_mode=True)
     except TriagebotError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        from ssh_probes.redact import redact
+
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
         return 2
     except SystemExit as exc:
         code = exc.code

@@ -30,12 +30,12 @@ scheduler_app = typer.Typer(
 
 def _run(verb: str, ctx: typer.Context, as_json: bool) -> None:
     from bot.cli_common import print_json, with_store
-    from bot.service import COMMANDS, Who
+    from bot.commands import run
+    from bot.service import Who
 
     words = [verb, *(w for arg in ctx.args if arg != "--json" for w in arg.split())]
     as_json = as_json or "--json" in ctx.args
-    runner = COMMANDS["digest"]
-    report = with_store(lambda store, settings: runner(store, settings, words, Who()))
+    report = with_store(lambda store, settings: run("digest", store, settings, words, Who()))
     if as_json:
         print_json(report.as_dict())
         return

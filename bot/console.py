@@ -8,7 +8,9 @@ from typing import TextIO
 
 import typer
 
-SLASH_COMMANDS = ("triage", "hosts", "http", "dig", "history", "digest")
+from bot.commands import REGISTRY
+
+SLASH_COMMANDS = tuple(REGISTRY)  # every chat command, as in Slack
 HELP = """Commands (as in Slack):
   /triage HOST            run the incident routine on a registered host or `local`
   /triage HOST port N     ... and answer why port N is refused or timing out
@@ -18,6 +20,8 @@ HELP = """Commands (as in Slack):
                           what a name resolves to, through which CDN, and what that means
   /http URL [--resolve HOST:PORT:IP] [--from HOST] [--method GET|HEAD]
                           refused, timeout, 5xx or TLS, with the phases timed
+  /dig watch|unwatch DOMAIN  the domains every digest follows
+  /triage group=web       every registered host with that label
   /history [TARGET]       past runs
   /hosts list             registered hosts
   /hosts show NAME        one host's entry

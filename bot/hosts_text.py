@@ -1,4 +1,9 @@
-"""`/hosts ...` typed in Slack: parse the words, act on the registry, answer in text."""
+"""`/hosts ...` typed in Slack: parse the words, act on the registry, answer in text.
+
+From Slack a host key is given as text (`--host-key`) only: `--known-hosts` and `--key` name
+files on the bot's machine, and a file the bot reads on a chat user's word is an oracle (its
+content, or whether it exists). They are for the CLI and the console.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from ssh_probes.errors import InputError
 USAGE = (
     "usage: `/hosts list` | `/hosts show NAME` | `/hosts remove NAME` | "
     "`/hosts watch NAME` | `/hosts unwatch NAME` (in digests or not) | "
-    "`/hosts add NAME --address ADDR [--port 22] [--user root] [--key PATH] "
+    "`/hosts add NAME --address ADDR [--port 22] [--user root] "
     "--host-key 'ssh-ed25519 AAAA...' [--expect-port N]... [--log PATH]... [--label K=V]...`"
 )
-SINGLE = {"--address", "--port", "--user", "--key", "--known-hosts"}
+SINGLE = {"--address", "--port", "--user"}
+FILE_FLAGS = {"--known-hosts", "--key"}  # the CLI's: paths on the bot's machine
 MULTI = {"--host-key", "--expect-port", "--log", "--label"}
 
 
@@ -61,6 +67,11 @@ def _options(words: Sequence[str]) -> tuple[dict[str, str], dict[str, list[str]]
     while i < len(words):
         word = words[i]
         flag, eq, value = word.partition("=")
+        if flag in FILE_FLAGS:
+            raise InputError(
+                f"{flag} names a file on the bot's machine: from Slack give the key itself, "
+                "--host-key 'ssh-ed25519 AAAA...' (file paths are for the `triagebot` CLI)"
+            )
         if flag not in SINGLE | MULTI:
             raise InputError(f"unknown option {word!r}. {USAGE}")
         if not eq:
@@ -93,8 +104,7 @@ def spec_from(request: HostsRequest, known_hosts: str | None = None) -> HostSpec
         address=single["--address"],
         port=port,
         user=single.get("--user", "root"),
-        key=single.get("--key"),
-        known_hosts=single.get("--known-hosts"),
+        known_hosts=single.get("--known-hosts"),  # only the operator's configured default
         host_keys=multi["--host-key"],
         expect_ports=expect,
         logs=multi["--log"],

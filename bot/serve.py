@@ -12,7 +12,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot import health as readiness
-from bot import logs, shutdown
+from bot import logs, shutdown, slack_body
 from bot.app import Bot
 from bot.settings import Settings
 from bot.store.db import Store
@@ -34,6 +34,12 @@ def web_app(bot: Bot, *, events: bool = True) -> web.Application:
         if health.draining:
             # Slack retries elsewhere: the Service has stopped routing here (/readyz is 503).
             return web.json_response({"ok": False, "error": "shutting down"}, status=503)
+        secret = bot.settings.slack_signing_secret
+        refused = slack_body.problem(
+            await request.read(), request.headers, secret.get_secret_value() if secret else None
+        )
+        if refused is not None:
+            return web.json_response({"ok": False, "error": refused[1]}, status=refused[0])
         bolt_response = await bot.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

@@ -201,8 +201,8 @@ async def dig_name(
     return await record(store, report, settings, who)
 
 
-# What Slack, the console and the scheduler dispatch on: command name -> runner taking the
-# words after the command. Each raises InputError for bad input, before anything runs.
+# A report command's runner, taking the words after the command (bot.commands names each).
+# Each raises InputError for bad input, before anything runs.
 Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
 
 
@@ -213,8 +213,3 @@ async def digest(
     from bot.digests.command import digest_command
 
     return await digest_command(store, settings, words, who)
-
-
-COMMANDS: dict[str, Runner] = {
-    "triage": triage_host, "http": http_check, "dig": dig_name, "digest": digest,
-}  # fmt: skip

@@ -30,7 +30,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.render.blocks import Message
+from bot.render.blocks import Message, redacted
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.slack import Pending, SlackRepo
@@ -130,9 +130,10 @@ class Poster:
         and the rest into its thread; with it, every message is a reply in that thread.
         """
         # Inserted already taken by this replica: no other may post it, no claim needed.
+        # Redacted before it is kept or posted, like everything the bot sends.
         entry = await self.repo.enqueue(
-            channel, messages, run_id=run_id, thread_ts=thread_ts, update_ts=update_ts,
-            lease=(self.owner, OUTBOX_LEASE),
+            channel, [redacted(m) for m in messages], run_id=run_id, thread_ts=thread_ts,
+            update_ts=update_ts, lease=(self.owner, OUTBOX_LEASE),
         )  # fmt: skip
         self._busy.add(entry.id)
         try:

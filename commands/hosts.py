@@ -92,8 +92,13 @@ def key_file(path: str) -> str:
     data = _read_small(full, "key file")
     try:
         asyncssh.import_private_key(data)
-    except asyncssh.KeyImportError as exc:
-        why = _why(exc)
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        # asyncssh's reason may quote the file; a fixed reason never does (issue 13).
+        why = (
+            "it is encrypted (a key with a passphrase is not supported)"
+            if "passphrase" in str(exc).lower()
+            else "not a private key in OpenSSH, PEM or PKCS#8 format"
+        )
         raise InputError(f"key file {str(full)!r} is not a usable private key: {why}") from None
     return str(full)
 
@@ -121,8 +126,12 @@ def known_hosts_keys(path: str, address: str, port: int) -> tuple[str, ...]:
     text = _read_small(full, "known_hosts file").decode(errors="replace")
     try:
         known = asyncssh.import_known_hosts(text)
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise InputError(f"invalid known_hosts file {str(full)!r}: {_why(exc)}") from None
+    except (asyncssh.KeyImportError, ValueError):
+        # asyncssh's reason quotes the offending line: never echo a file's content.
+        raise InputError(
+            f"invalid known_hosts file {str(full)!r}: not in known_hosts format "
+            "(lines of `HOST KEYTYPE BASE64KEY`)"
+        ) from None
     ip = validate.ip_address(address)
     host_keys = known.match(address, ip or "", port)[0]
     if not host_keys:

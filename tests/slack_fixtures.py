@@ -33,6 +33,8 @@ from commands import triage
 from commands.report import Report
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+# Commands open to everyone (writes to admins): Slack modes are closed without a policy file.
+OPEN_POLICY = Path(__file__).parent / "fixtures" / "policies" / "open.yml"
 BOT_TOKEN = "xoxb-1-fake-bot-token"
 
 
@@ -125,6 +127,8 @@ class FakeSlack:
             files = body.get("files")
             parsed = json.loads(files) if isinstance(files, str) else files or []
             return {"files": [{"id": f.get("id"), "title": f.get("title")} for f in parsed]}
+        if method == "conversations.open":  # a DM with the user(s) named
+            return {"channel": {"id": "D" + str(body.get("users", "")).split(",")[0]}}
         if method == "apps.connections.open":
             return {"url": self.base.replace("http://", "ws://") + "ws"}
         return {}
@@ -310,6 +314,7 @@ def test_settings(fake: FakeSlack, db: str, **overrides: Any) -> Settings:
         "slack_retry_backoff_s": 0.01,
         "slack_progress_after_s": 600,
         "sample_window_s": 0.1,
+        "policy_file": OPEN_POLICY,
     }
     values.update(overrides)
     return Settings(**values)
@@ -324,13 +329,16 @@ async def make_slack_app(
     stores: list[Store] = []
     session = aiohttp.ClientSession()
 
-    async def build(store: Store | None = None, **overrides: Any) -> SlackApp:
+    async def build(
+        store: Store | None = None, commands: dict[str, Any] | None = None, **overrides: Any
+    ) -> SlackApp:
         if store is None:
             store = Store(f"sqlite+aiosqlite:///{tmp_path}/slack-{len(stores)}.db")
             await store.upgrade()
             stores.append(store)
         settings = test_settings(fake_slack, store.url, **overrides)
-        bot = Bot(settings, store, make_client(settings), commands={"triage": fast_triage()})
+        chosen = commands or {"triage": fast_triage()}
+        bot = Bot(settings, store, make_client(settings), commands=chosen)
         runner, base = await serve(web_app(bot))
         runners.append(runner)
         return SlackApp(bot, base, session, fake_slack)

@@ -21,7 +21,8 @@ log = logging.getLogger("triagebot.digest")
 
 async def refresh(store: Store, settings: Settings, schedule: Schedule) -> None:
     """Run and store `triage` per watched host and `dig` per domain; failures are logged."""
-    from bot.service import COMMANDS, Who  # the service layer imports the digest runner
+    from bot.commands import run  # the service layer imports the digest runner
+    from bot.service import Who
 
     hosts = await digest_data.watched_hosts(store, schedule.hosts)
     domains = sorted(set(schedule.domains) | set(await DigestRepo(store).watched()))
@@ -31,7 +32,7 @@ async def refresh(store: Store, settings: Settings, schedule: Schedule) -> None:
     async def one(command: str, words: Sequence[str]) -> None:
         async with gate:
             try:
-                await COMMANDS[command](store, settings, words, who)
+                await run(command, store, settings, words, who)
             except TriagebotError as exc:  # an unreachable host is in the digest as stale
                 log.warning("digest %s: %s %s: %s", schedule.id, command, " ".join(words), exc)
 

@@ -45,26 +45,22 @@ TITLE_CHARS = 600  # a finding's own title in the summary; the thread has it who
 FIX_CHARS = 1500
 
 
-def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block:
-    """Re-run, Raw output, and Triage HOST for registered hosts a dig/http report saw."""
+def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block | None:
+    """Re-run, Raw output, and Triage HOST for registered hosts a dig/http report saw.
+
+    Each carries the run id only: a click is checked against the stored run (bot.buttons).
+    A report that was not stored (a digest or watch answer) has none.
+    """
+    if report.run_id is None:
+        return None
+    value = str(report.run_id)
     elements: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "action_id": "rerun",
-            "text": {"type": "plain_text", "text": "Re-run"},
-            "value": f"{report.command} {report.target}"[:2000],
-        }
-    ]
-    if report.run_id is not None:
-        elements.append(
-            {
-                "type": "button",
-                "action_id": "raw_output",
-                "text": {"type": "plain_text", "text": "Raw output"},
-                "value": f"{report.command}:{report.run_id}",
-            }
-        )
-    elements += triage_buttons(triage_hosts)
+        {"type": "button", "action_id": "rerun",
+         "text": {"type": "plain_text", "text": "Re-run"}, "value": value},
+        {"type": "button", "action_id": "raw_output",
+         "text": {"type": "plain_text", "text": "Raw output"}, "value": value},
+    ]  # fmt: skip
+    elements += triage_buttons(triage_hosts, report.run_id)
     return {"type": "actions", "block_id": "report_actions", "elements": elements}
 
 
@@ -119,7 +115,9 @@ def summary(report: Report, *, rerun: bool = False, triage_hosts: Sequence[str] 
         line = gist.changes_line(report, lambda c: f"`{c}`")
         if line:
             blocks.append(context(f"*changed* {escape(line)}"))
-    blocks.append(buttons(report, triage_hosts))
+    actions = buttons(report, triage_hosts)
+    if actions is not None:
+        blocks.append(actions)
     return {"text": fallback_text(report), "blocks": blocks}
 
 
@@ -135,6 +133,18 @@ def running(command: str, target: str, what: str) -> Message:
     """The first, partial post of a slow run; chat.update replaces it with the summary."""
     text = f":hourglass_flowing_sand: {command} {target}: running {what}"
     return {"text": redact(text), "blocks": [section(escape(text))]}
+
+
+def redacted(value: Any) -> Any:
+    """Every string in a message (blocks, fallback text, file content) through redaction;
+    binary content (base64) is left as it is."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "content_b64" else redacted(v) for k, v in value.items()}
+    return value
 
 
 def raw_text(outputs: Sequence[tuple[str, str, str]]) -> str:

@@ -23,18 +23,22 @@ def mark(run: RunSummary) -> str:
 
 
 def home_view(
-    hosts: Sequence[HostSpec],
+    hosts: Sequence[HostSpec] | None,
     runs: Sequence[RunSummary],
     commands: Sequence[str],
-    schedules: Sequence[Schedule] = (),
+    schedules: Sequence[Schedule] | None = (),
 ) -> dict[str, Any]:
-    """A `home` view: hosts (last triage status), the latest runs, digest schedules."""
+    """A `home` view: hosts (last triage status), the latest runs, digest schedules.
+
+    None for hosts or schedules: the viewer may not see them (the policy's `/hosts` and
+    `/digest`); they are left out with a line saying so.
+    """
     last: dict[str, RunSummary] = {}
     for run in runs:  # newest first: keep the first seen per target
         if run.command == "triage":
             last.setdefault(run.target, run)
     host_lines = []
-    for spec in hosts:
+    for spec in hosts or ():
         seen = last.get(spec.name)
         status = (
             f"{mark(seen)} {seen.status} ({seen.started_at:%Y-%m-%d %H:%M} UTC, run {seen.run_id})"
@@ -49,12 +53,18 @@ def home_view(
         + (f"  worst: {escape(r.worst)}" if r.worst else "")
         for r in runs[:RECENT]
     ]
+    offer = (
+        "Try " + ", ".join(f"`/{c}`" for c in commands) + " in a channel."
+        if commands
+        else "The access policy lets you run no command yet: ask an admin."
+    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "triagebot"}},
-        context("Try " + ", ".join(f"`/{c}`" for c in commands) + " in a channel."),
+        context(offer),
         {"type": "header", "text": {"type": "plain_text", "text": "Hosts"}},
     ]
-    blocks += [section(c) for c in chunks("\n".join(host_lines) or "no hosts registered")]
+    no_hosts = "no hosts registered" if hosts is not None else "not shown (needs `/hosts`)"
+    blocks += [section(c) for c in chunks("\n".join(host_lines) or no_hosts)]
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Recent runs"}})
     blocks += [section(c) for c in chunks("\n".join(run_lines) or "no runs yet")]
     schedule_lines = [
@@ -62,11 +72,9 @@ def home_view(
         f"  hosts={escape(s.hosts)}"
         + (f"  domains={escape(','.join(s.domains))}" if s.domains else "")
         + ("" if s.enabled else "  (disabled)")
-        for s in schedules
+        for s in schedules or ()
     ]
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Digests"}})
-    blocks += [
-        section(c)
-        for c in chunks("\n".join(schedule_lines) or "no digest schedules (`/digest add`)")
-    ]
+    none = "no digest schedules (`/digest add`)" if schedules is not None else "not shown"
+    blocks += [section(c) for c in chunks("\n".join(schedule_lines) or none)]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

@@ -47,6 +47,18 @@ class RunSummary:
     worst: str | None  # "critical disk.full" or None
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """What a button needs of a run: what ran, where it was posted, what it saw."""
+
+    run_id: int
+    command: str
+    target: str
+    channel: str | None
+    requested_by: str | None
+    facts: list[dict[str, Any]]
+
+
 # About how long a PostgreSQL restart or a managed failover keeps connections refused.
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
 
@@ -178,14 +190,27 @@ class RunRepo:
             return run.id
 
     async def history(
-        self, target: str | None, since: datetime, limit: int = 100
+        self,
+        target: str | None,
+        since: datetime,
+        limit: int = 100,
+        *,
+        channel: str | None = None,
+        requested_by: str | None = None,
     ) -> list[RunSummary]:
-        """Runs since `since` (of `target`, or all), newest first, with their worst finding."""
+        """Runs since `since` (of `target`, or all; of one channel or requester, or all),
+        newest first, with their worst finding."""
         rank = {"critical": 0, "warning": 1, "info": 2}
         query = select(RunRow).where(RunRow.started_at >= since)
         if target is not None:
-            # `triage web-1 port 443` and `triage web-1 url ...` are history of web-1 too.
-            query = query.where((RunRow.target == target) | RunRow.target.startswith(f"{target} "))
+            # `triage web-1 port 443` and `triage web-1 url ...` are history of web-1 too;
+            # autoescape: `_` and `%` in a name are literal, not LIKE wildcards.
+            prefix = RunRow.target.startswith(f"{target} ", autoescape=True)
+            query = query.where((RunRow.target == target) | prefix)
+        if channel is not None:
+            query = query.where(RunRow.channel == channel)
+        if requested_by is not None:
+            query = query.where(RunRow.requested_by == requested_by)
         query = query.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
         async with self.store.session() as session:
             runs = list(await session.scalars(query))
@@ -215,6 +240,19 @@ class RunRepo:
                 )
             )
         return out
+
+    async def get(self, run_id: int) -> StoredRun | None:
+        """One stored run with the facts of its results (what a button acts on), or None."""
+        async with self.store.session() as session:
+            run = await session.get(RunRow, run_id)
+            if run is None:
+                return None
+            facts = await session.scalars(
+                select(ProbeResultRow.facts).where(ProbeResultRow.run_id == run_id)
+            )
+            return StoredRun(
+                run.id, run.command, run.target, run.channel, run.requested_by, list(facts)
+            )
 
     async def count(self) -> int:
         """How many runs are stored (for tests and the App Home)."""

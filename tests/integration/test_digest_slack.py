@@ -60,12 +60,16 @@ async def test_bad_cron_is_refused_before_the_ack(digest_app: SlackApp, store: S
 
 
 async def test_dig_watch_and_unwatch(digest_app: SlackApp, store: Store) -> None:
+    # Watching changes every digest: a write, for admins (issue 13; it was open to all).
     _, text = await digest_app.send(command_body("watch Example.COM", command="/dig"))
+    assert "Only admins may change the watched domains" in json.loads(text)["text"]
+    admin = {"command": "/dig", "user": "UADMIN"}
+    _, text = await digest_app.send(command_body("watch Example.COM", **admin))
     assert "Working on it" in json.loads(text)["text"]
     await digest_app.bot.drain()
     assert await DigestRepo(store).watched() == ["example.com"]
-    await digest_app.send(command_body("unwatch example.com", command="/dig"))
+    await digest_app.send(command_body("unwatch example.com", **admin))
     await digest_app.bot.drain()
     assert await DigestRepo(store).watched() == []
-    _, text = await digest_app.send(command_body("watch", command="/dig"))
+    _, text = await digest_app.send(command_body("watch", **admin))
     assert "usage: `/dig watch DOMAIN`" in json.loads(text)["text"]

@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 
 from bot.store.db import Store
 from bot.store.models import FindingRow, ProbeResultRow, RunRow
-from tests.slack_fixtures import BOT_TOKEN, SECRET, FakeSlack, command_body, signed_headers
+from tests.slack_fixtures import (
+    BOT_TOKEN,
+    OPEN_POLICY,
+    SECRET,
+    FakeSlack,
+    command_body,
+    signed_headers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +49,7 @@ async def start_bot(
         TRIAGEBOT_LOG_FORMAT="json",
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
+        TRIAGEBOT_POLICY_FILE=str(OPEN_POLICY),  # Slack modes are closed without one
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "start", cwd=ROOT, env=env,

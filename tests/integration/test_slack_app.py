@@ -146,7 +146,7 @@ async def test_rerun_replies_in_the_thread_with_what_changed(slack_app: SlackApp
     await slack_app.bot.drain()
     [(summary_ts, _)] = slack_app.fake.summaries()
     before = len(slack_app.fake.ok("chat.postMessage"))
-    status, _ = await slack_app.send(action_body("rerun", "triage local", message_ts=summary_ts))
+    status, _ = await slack_app.send(action_body("rerun", "1", message_ts=summary_ts))
     assert status == 200
     await slack_app.bot.drain()
     new = slack_app.fake.ok("chat.postMessage")[before:]
@@ -167,7 +167,7 @@ async def test_raw_output_button(slack_app: SlackApp) -> None:
     await slack_app.bot.drain()
     [(summary_ts, summary)] = slack_app.fake.summaries()
     raw_button = summary["blocks"][-1]["elements"][1]
-    assert raw_button["value"] == "triage:1"
+    assert raw_button["value"] == "1"  # the run id only (issue 13)
     await slack_app.send(action_body("raw_output", raw_button["value"], message_ts=summary_ts))
     await slack_app.bot.drain()
     text = blocks.raw_text(await SlackRepo(slack_app.bot.store).raw_outputs(1))
@@ -329,7 +329,6 @@ async def test_dedupe_holds_on_each_database(store: Store, make_slack_app: MakeA
 async def test_http_result_offers_triage_of_the_registered_host_behind_it(
     make_slack_app: MakeApp, tmp_path: Path
 ) -> None:
-    from bot.service import COMMANDS
     from bot.store.hosts import HostRepo
     from commands.hosts import HostSpec
 
@@ -350,7 +349,6 @@ async def test_http_result_offers_triage_of_the_registered_host_behind_it(
     await HostRepo(slack_app.bot.store).add(
         HostSpec(name="web-1", address="127.0.0.1", host_keys=(key,))
     )
-    slack_app.bot.commands["http"] = COMMANDS["http"]
     try:
         url = f"http://127.0.0.1:{port}/"
         await slack_app.bot.accepted("http", [url], "U1", "C1", f"/http {url}")
@@ -361,7 +359,8 @@ async def test_http_result_offers_triage_of_the_registered_host_behind_it(
     [(summary_ts, summary)] = slack_app.fake.summaries()
     elements = next(b for b in summary["blocks"] if b["type"] == "actions")["elements"]
     triage_button = next(e for e in elements if e["action_id"].startswith("triage_host:"))
-    assert triage_button["value"] == "triage web-1"
+    assert triage_button["action_id"] == "triage_host:web-1"
+    assert triage_button["value"] == "1"  # the run id: the bot checks web-1 against the run
     before = len(slack_app.fake.ok("chat.postMessage"))
     status, _ = await slack_app.send(
         action_body(triage_button["action_id"], triage_button["value"], message_ts=summary_ts)

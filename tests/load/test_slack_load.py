@@ -34,11 +34,11 @@ SPAN_S = 10.0
 
 
 def run_of(summary: dict[str, Any]) -> int:
-    """The run id a summary message carries on its Raw output button ("triage:N")."""
+    """The run id a summary message carries on its Raw output button ("N")."""
     actions = next(b for b in summary["blocks"] if b["type"] == "actions")
     value = actions["elements"][1]["value"]
-    assert value.startswith("triage:")
-    return int(value.split(":", 1)[1])
+    assert value.isdigit()
+    return int(value)
 
 
 def summaries(app: SlackApp) -> list[dict[str, Any]]:

@@ -63,11 +63,22 @@ async def test_refusals_say_what_to_do() -> None:
     assert "TRIAGEBOT_ADMINS" in (await a.check("hosts.write", "U1", "C1")).reason
 
 
-async def test_no_policy_file_opens_commands_but_not_registry_changes() -> None:
+async def test_no_policy_file_answers_only_the_admins() -> None:
+    # Issue 13: without a policy file Slack is closed to all but the admins (was: open).
     a = auth(load_policy(None, admins=["UADMIN"]))
-    assert (await a.check("triage", "U9", "C9")).allowed
-    assert not (await a.check("hosts.write", "U9", "C9")).allowed
-    assert (await a.check("hosts.write", "UADMIN", "C9")).allowed
+    for action in ("triage", "help", "hosts", "hosts.write", "dig.write"):
+        refused = await a.check(action, "U9", "C9")
+        assert not refused.allowed and "TRIAGEBOT_POLICY_FILE" in refused.reason
+        assert (await a.check(action, "UADMIN", "C9")).allowed
+
+
+@pytest.mark.parametrize("action", ["hosts.write", "digest.write", "dig.write"])
+async def test_writes_need_an_admin_or_an_explicit_entry(action: str) -> None:
+    a = auth(parse_policy({"admins": ["UADMIN"], "commands": {"*": {}, action: {"users": ["U3"]}}}))
+    assert not (await a.check(action, "U1", "C1")).allowed  # "*" never opens a write
+    assert (await a.check(action, "U3", "C1")).allowed
+    assert (await a.check(action, "UADMIN", "C1")).allowed
+    assert (await a.check(action.split(".")[0], "U1", "C1")).allowed
 
 
 async def test_star_rule_covers_unlisted_commands() -> None:

@@ -55,8 +55,9 @@ def test_summary_has_mark_first_line_duration_findings_fixes_and_buttons() -> No
     assert "*partial* in 1234 ms" in text and "run 7" in text
     assert "du -xh /data0 | sort -h | tail" in text
     assert "&lt;full&gt;" in text and "<full>" not in text  # mrkdwn escaped
-    assert msg["blocks"][-1]["elements"][0]["value"] == "triage web-1"
-    assert msg["blocks"][-1]["elements"][1]["value"] == "triage:7"
+    # Buttons carry the run id only; the bot reads the command from the stored run (issue 13).
+    assert msg["blocks"][-1]["elements"][0]["value"] == "7"
+    assert msg["blocks"][-1]["elements"][1]["value"] == "7"
 
 
 def test_summary_shows_three_findings_and_points_to_the_thread_for_the_rest() -> None:

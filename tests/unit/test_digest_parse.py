@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.auth import command_action
+from bot.commands import REGISTRY
 from commands import digest, watch
 from ssh_probes.errors import InputError
 
@@ -92,7 +92,9 @@ def test_watch_words() -> None:
         ("digest", ["run", "3"], "digest"),
         ("digest", [], "digest"),
         ("dig", ["add"], "dig"),
+        ("dig", ["watch", "example.com"], "dig.write"),
+        ("dig", ["UNWATCH", "example.com"], "dig.write"),
     ],
 )
 def test_schedule_changes_are_write_actions(name: str, words: list[str], action: str) -> None:
-    assert command_action(name, words) == action
+    assert REGISTRY[name].action(words) == action
