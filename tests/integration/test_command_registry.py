@@ -45,3 +45,12 @@ def test_every_command_declares_its_actions() -> None:
     assert REGISTRY["digest"].action(["add", "C1", "@daily"]) == "digest.write"
     assert REGISTRY["digest"].action(["run", "1"]) == "digest"
     assert REGISTRY["hosts"].action(["unwatch", "web-1"]) == "hosts.write"
+
+
+def test_the_manifest_registers_every_command() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).parents[2] / "slack-manifest.yml").read_text())
+    slash = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert slash == {f"/{name}" for name in REGISTRY} | {"/triagebot"}
+    assert "im:write" in manifest["oauth_config"]["scopes"]["bot"]  # raw output in a DM
