@@ -23,8 +23,9 @@ from typing import Any
 from bot.alerts import render
 from bot.alerts.payload import Alert, Notification, PayloadError, parse
 from bot.alerts.routing import Route, Target, mapping_hint, target_for
+from bot.commands import run as run_command
 from bot.render import blocks
-from bot.service import Runner, Who, dig_name, http_check, triage_host
+from bot.service import Who
 from bot.settings import Settings
 from bot.store.alerts import AlertRepo, AlertState, hour_ago
 from bot.store.db import Store
@@ -35,7 +36,6 @@ from commands.report import Report
 from ssh_probes.errors import StoreError, TriagebotError
 
 log = logging.getLogger("triagebot.alerts")
-RUNNERS: dict[str, Runner] = {"triage": triage_host, "http": http_check, "dig": dig_name}
 Post = Callable[..., Awaitable[str | None]]
 
 
@@ -247,7 +247,10 @@ class AlertDesk:
         who = Who("alert", note.receiver, channel)
         try:
             async with self.gate:
-                report = await RUNNERS[target.command](self.store, self.settings, target.words, who)
+                # Through the command registry, like Slack, the CLI and the console.
+                report = await run_command(
+                    target.command, self.store, self.settings, target.words, who
+                )
         except TriagebotError as exc:
             refused = getattr(exc, "outcome", "") == "refused"  # a target rule (TargetRefused)
             await self.audit.finish_audit(
