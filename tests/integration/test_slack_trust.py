@@ -285,3 +285,16 @@ async def test_malformed_bodies_are_4xx(
     headers = (signed_headers(body) if signed else {}) | {"Content-Type": kind}
     status, text = await slack_app.send(body, headers=headers)
     assert status == expected and "Traceback" not in text
+
+
+async def test_a_stored_run_that_reads_as_a_write_is_not_rerun(make_slack_app: MakeApp) -> None:
+    # Even a stored run whose words would be a write (`dig watch ...`) never runs one.
+    app = await dig_digest_app(make_slack_app, admins="U1")
+    odd = Report("dig", "watch example.com", "ok", datetime.now(UTC), 1)
+    run = await record(app.bot.store, odd, app.bot.settings, Who("slack", "U1", "C1"))
+    await app.send(action_body("rerun", str(run.run_id), message_ts="1700000000.000001"))
+    events = await audits(app)
+    assert await DigestRepo(app.bot.store).watched() == []
+    [(user, action, outcome, reason)] = events
+    assert (user, action, outcome) == ("U1", "button:rerun", "refused")
+    assert "never change" in reason
