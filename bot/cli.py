@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -128,23 +128,6 @@ def ranges_update() -> None:
         typer.echo(f"{key:20} {n} prefixes")
 
 
-def _since(text: str) -> timedelta:
-    """`30m`, `24h`, `7d` -> a timedelta; anything else is an InputError."""
-    import re
-
-    from ssh_probes.errors import InputError
-
-    match = re.fullmatch(r"(\d{1,5})([mhd])", text.strip())
-    if not match:
-        raise InputError(f"invalid --since {text[:20]!r}: use a number and m, h or d (24h)")
-    value, unit = int(match[1]), match[2]
-    return (
-        timedelta(minutes=value)
-        if unit == "m"
-        else (timedelta(hours=value) if unit == "h" else timedelta(days=value))
-    )
-
-
 @app.command()
 def history(
     target: Annotated[
@@ -154,9 +137,10 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """Past runs, newest first, with their worst finding."""
+    from bot.history_text import since as parse_since  # the same words as `/history`
     from bot.store.runs import RunRepo
 
-    window = _since(since)
+    window = parse_since(since)
     start = datetime.now(UTC) - window
     rows = with_store(lambda store, _s: RunRepo(store).history(target, start))
     if as_json:
