@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import COMMANDS, Who, dig_name, http_check
+from bot.commands import runners
+from bot.service import Who, dig_name, http_check
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.runs import RunRepo
@@ -33,7 +34,7 @@ def use(app: SlackApp, name: str) -> None:
     """Serve the real runner of `name` (the fixture app serves a fast triage only)."""
     if name not in app.bot.commands:
         app.bot.app.command(f"/{name}")(app.bot.on_command)
-    app.bot.commands[name] = COMMANDS[name]
+    app.bot.commands[name] = runners()[name]
 
 
 async def refused_in_slack(app: SlackApp, command: str, text: str) -> str:
