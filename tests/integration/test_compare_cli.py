@@ -86,7 +86,13 @@ async def test_compare_from_slack(make_slack_app: MakeApp) -> None:
     assert "No sibling of local in group=web could be compared: web-2 (ssh." in said
     actions = next(b for b in summary["blocks"] if b["type"] == "actions")
     rerun = next(e for e in actions["elements"] if e["action_id"] == "rerun")
-    assert rerun["value"] == "triage local compare group=web"
+    # The button names the run only (issue 13); the stored run holds what Re-run runs again.
+    from bot.store.runs import RunRepo
+
+    stored = await RunRepo(app.bot.store).get(int(rerun["value"]))
+    assert stored is not None and (stored.command, stored.target) == (
+        "triage", "local compare group=web"
+    )  # fmt: skip
 
 
 async def test_compare_with_group_button_names_only_the_run(make_slack_app: MakeApp) -> None:
