@@ -51,8 +51,11 @@ def test_older_kernel_without_steal_memavailable_or_swap_counters() -> None:
 
 def test_cpu_percentages_add_up() -> None:
     facts = parse_stat(out(STAT_TXT))
-    total = sum(v for k, v in facts.items() if k.endswith("_pct") and k != "mem_available_pct")
+    shares = ("mem_available_pct", "busy_pct")
+    total = sum(v for k, v in facts.items() if k.endswith("_pct") and k not in shares)
     assert abs(total - 100.0) < 1.0
+    busy = ("user", "nice", "system", "irq", "softirq")
+    assert abs(facts["busy_pct"] - sum(facts[f"{k}_pct"] for k in busy)) < 0.2
 
 
 @pytest.mark.parametrize(

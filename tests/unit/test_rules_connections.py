@@ -43,17 +43,29 @@ CASES = {
     # A quiet machine: a couple of TIME-WAIT and ESTAB sockets are normal.
     "root-namespace-healthy": Case("root-namespace", Thresholds(), []),
     "storm-under-default-threshold": Case("time-wait-storm", Thresholds(), []),
+    # An old capture without the port range: Linux's default range (28,232 ports) is assumed,
+    # so the 250 sockets towards 127.0.0.1:8081 are 0.89% of it.
     "storm-warning": Case(
         "time-wait-storm",
-        Thresholds(time_wait_warning=200),
+        Thresholds(time_wait_port_share_warning_pct=0.8, time_wait_port_share_critical_pct=5),
         [("tcp.time_wait_high", "warning")],
-        ["250 TIME-WAIT", "127.0.0.1:8081 (250)", "keep-alive", "net.ipv4.tcp_tw_reuse"],
+        [
+            "250 TIME-WAIT towards 127.0.0.1:8081",
+            "28,232 ephemeral ports (32768-60999) (assumed",
+            "keep-alive",
+            "net.ipv4.tcp_tw_reuse",
+            "dst 127.0.0.1",
+        ],
     ),
-    "storm-critical-at-5x": Case(
-        "time-wait-storm", Thresholds(time_wait_warning=50), [("tcp.time_wait_high", "critical")]
+    "storm-critical": Case(
+        "time-wait-storm",
+        Thresholds(time_wait_port_share_warning_pct=0.5, time_wait_port_share_critical_pct=0.88),
+        [("tcp.time_wait_high", "critical")],
     ),
-    "storm-just-below-5x": Case(
-        "time-wait-storm", Thresholds(time_wait_warning=51), [("tcp.time_wait_high", "warning")]
+    "storm-just-below-critical": Case(
+        "time-wait-storm",
+        Thresholds(time_wait_port_share_warning_pct=0.5, time_wait_port_share_critical_pct=0.89),
+        [("tcp.time_wait_high", "warning")],
     ),
     "syn-sent-warning": Case(
         "syn-sent-blackhole",
@@ -140,7 +152,7 @@ def test_output_cut_by_the_cap_counts_whole_lines_and_says_at_least() -> None:
     findings = evaluate(
         [ProbeResult("connections", HOST.name, True, facts=facts)],
         HOST,
-        Thresholds(time_wait_warning=10),
+        Thresholds(time_wait_port_share_warning_pct=0.01),
     )
     assert findings[0].title.startswith("at least ")
 
