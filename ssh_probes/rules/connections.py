@@ -137,7 +137,8 @@ def _time_wait(facts: Facts, t: Thresholds, host: HostTarget) -> Finding | None:
         title=(
             f"{at_least}{top['count']:,} TIME-WAIT towards {upstream}: {share:.0f}% of the "
             f"{size:,} ephemeral ports ({low}-{high}){assumed}; "
-            f"{int(state['count']):,} TIME-WAIT in all (threshold {t.time_wait_port_share_warning_pct:g}%)"
+            f"{int(state['count']):,} TIME-WAIT in all "
+            f"(threshold {t.time_wait_port_share_warning_pct:g}%)"
         ),
         detail=f"This host opens a new connection to {upstream} for each request and closes it "
         "first: every closed one keeps a local port for 60 s, and when the range is used up "
