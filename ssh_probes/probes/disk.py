@@ -16,6 +16,7 @@ from typing import Any
 from ssh_probes.model import CommandResult, Facts, Probe
 
 SEPARATOR = "--- inodes ---"
+ALSO_SHOWN = 10  # other mount points of one filesystem kept as evidence
 MOUNTS = "--- mounts ---"
 # Kernel pseudo filesystems and read-only images: they never "fill up" the way a disk does.
 PSEUDO_TYPES = frozenset(
@@ -113,14 +114,32 @@ def _unescape(field: str) -> str:
     return field
 
 
-def _options(block: str) -> dict[str, list[str]]:
-    """Mount point -> its options, the last mount on a point winning (it hides the others)."""
-    options: dict[str, list[str]] = {}
+def _mounts(block: str) -> list[tuple[str, str, str, list[str]]]:
+    """(source, mount point, type, options) for each line of /proc/mounts."""
+    rows = []
     for line in block.splitlines():
         fields = line.split()
         if len(fields) >= 4:
-            options[_unescape(fields[1])] = fields[3].split(",")
-    return options
+            rows.append(
+                (_unescape(fields[0]), _unescape(fields[1]), fields[2], fields[3].split(","))
+            )
+    return rows
+
+
+def _also_mounted(
+    entries: list[dict[str, Any]], mounts: list[tuple[str, str, str, list[str]]]
+) -> None:
+    """GNU df already folds bind mounts of one device: name the other mount points anyway."""
+    for entry in entries:
+        if entry["kind"] == "memory":
+            continue
+        seen = {entry["mount"], *entry["also_mounted_at"]}
+        for source, point, fstype, _opts in mounts:
+            if source == entry["filesystem"] and fstype == entry["type"] and point not in seen:
+                seen.add(point)
+                if len(entry["also_mounted_at"]) < ALSO_SHOWN:
+                    entry["also_mounted_at"].append(point)
+        entry["also_mounted_at"].sort()
 
 
 def kind(fstype: str) -> str:
@@ -158,8 +177,10 @@ def parse(result: CommandResult) -> Facts:
     space, sep, rest = result.stdout.partition(SEPARATOR)
     if not sep:
         raise ValueError("df output lacks the inode section")
-    inodes, _, mounts = rest.partition(MOUNTS)
-    options = _options(mounts)
+    inodes, _, mounts_text = rest.partition(MOUNTS)
+    mounts = _mounts(mounts_text)
+    # The last mount on a point wins: it hides the ones below it.
+    options = {point: opts for _src, point, _type, opts in mounts}
     by_mount: dict[str, dict[str, Any]] = {}
     for fs, fstype, size, used, avail, pct, mount in _rows(space, "Capacity", "Use%"):
         if _skipped(fstype, mount, int(size), options.get(mount) if options else None):
@@ -185,7 +206,9 @@ def parse(result: CommandResult) -> Facts:
         if entry is None or not total.isdigit():
             continue
         entry.update(inodes=int(total), iused=int(iused), ifree=int(ifree), iuse_pct=_pct(ipct))
-    return {"filesystems": _dedupe(list(by_mount.values()))}
+    filesystems = _dedupe(list(by_mount.values()))
+    _also_mounted(filesystems, mounts)
+    return {"filesystems": filesystems}
 
 
 DISK = Probe(
