@@ -88,9 +88,10 @@ async def test_overlays_and_bind_mounts_of_a_full_disk_are_one_finding(
     found = disk_full_under(report, docker_like)
     assert len(found) == 1, [(f.title, f.evidence["mount"]) for f in found]
     (finding,) = found
-    assert finding.evidence["mount"] == f"{docker_like}/bind-volume" or finding.evidence[
-        "mount"
-    ] == f"{docker_like}/disk"
+    assert (
+        finding.evidence["mount"] == f"{docker_like}/bind-volume"
+        or finding.evidence["mount"] == f"{docker_like}/disk"
+    )
     assert finding.evidence["kind"] == "local" and finding.evidence["type"] == "ext4"
     others = {finding.evidence["mount"], *finding.evidence["also_mounted_at"]}
     assert others == {f"{docker_like}/disk", f"{docker_like}/bind-volume"}
