@@ -225,16 +225,22 @@ def _close_wait(base: Finding, state: Facts, facts: Facts) -> Finding:
         who = "in the owning process" + (" (ss showed no processes: run as root)" if hidden else "")
         watch = "`ls -l /proc/PID/fd | wc -l` (PID from `ss -tanp state close-wait`)"
         restart = _restart("that process", "")
+    fix = (
+        f"Close responses and connections {who}: release every HTTP response body and DB "
+        "connection in a finally/with block, on error paths too, and close a socket as soon as "
+        "a read returns EOF (the peer has closed it)."
+    )
+    if procs and str(procs[0]["name"]).startswith(DATABASES):
+        fix = (
+            f"The database's sessions {who} outlive clients that have gone (a pool that "
+            "dropped them, backends busy in long queries or waiting on locks)."
+        )
     return replace(
         base,
         title=f"{base.title}" + (f" held by {owners}" if owners else "") + f", {_where(state)}",
         detail="The peer closed these connections but the application never closed its side: "
         "a socket leak that grows until the process runs out of file descriptors.",
-        suggestion=f"Close responses and connections {who}: release every HTTP response body "
-        "and DB connection in a finally/with block, on error paths too, and close a socket as "
-        f"soon as a read returns EOF (the peer has closed it). {restart[:1].upper()}{restart[1:]}. "
-        f"Watch the leak "
-        f"with {watch}.",
+        suggestion=f"{fix} {restart[:1].upper()}{restart[1:]}. Watch the leak with {watch}.",
     )
 
 
