@@ -8,6 +8,7 @@ fixture folder.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -48,6 +49,7 @@ HEALTHY: dict[str, dict[str, str]] = {
         "processes": "busybox",
     },
     "systemd-journal-output": {"logs": "systemd-journal-output"},
+    "real-journald-service-stdout": {"logs": "journald-stdout-healthy"},
     "few-swap-pages-in-one-window": {"stat": "few-swap-pages"},
 }
 
@@ -73,6 +75,7 @@ FAULTS: dict[str, tuple[dict[str, str], tuple[str, str]]] = {
         ("tcp.close_wait_high", "warning"),
     ),
     "service-stdout-errors": ({"logs": "service-stdout-errors"}, ("log.errors", "warning")),
+    "real-journald-stdout-errors": ({"logs": "journald-stdout-errors"}, ("log.errors", "warning")),
 }
 
 
@@ -166,28 +169,36 @@ def test_sshd_noise_is_counted_apart() -> None:
     assert "Not counted: 100 line(s) of sshd scanner noise" in finding.detail
 
 
-def test_suggested_grep_finds_what_the_detector_counted(tmp_path: Path) -> None:
-    """The journal group found by content: its suggested pipeline, run by real grep on the
-    same messages, selects as many lines as the detector counted."""
-    (finding,) = evaluate(results({"logs": "service-stdout-errors"}), HOST)
+@pytest.mark.parametrize(
+    ("case", "source", "count"),
+    [
+        ("service-stdout-errors", "journal:orders.service", 12),
+        ("journald-stdout-errors", "journal:inventory-sync", 9),
+    ],
+)
+def test_suggested_grep_finds_what_the_detector_counted(
+    tmp_path: Path, case: str, source: str, count: int
+) -> None:
+    """A journal group found by content: the suggested pipeline, run by real grep on the same
+    messages of that source, selects as many lines as the detector counted."""
+    (finding,) = evaluate(results({"logs": case}), HOST)
     group = finding.evidence["groups"][0]
-    assert group["count"] == 12 and group["source"] == "journal:orders.service"
+    assert group["count"] == count and group["source"] == source
     assert "-p 4..7" in finding.suggestion and "grep -v -i -E" in finding.suggestion
-    import json
-
-    text = (OUTPUTS / "logs" / "service-stdout-errors.txt").read_text()
-    messages = [
-        json.loads(line)["MESSAGE"]
-        for line in text.splitlines()
-        if line.startswith("{") and '"orders.service"' in line
-    ]
-    path = tmp_path / "orders.log"
-    path.write_text("\n".join(messages) + "\n")
-    grep = logwords.grep_command(str(path))
-    assert grep in logwords.grep_command(str(path))  # the same pipeline the rule builds
     pipeline = re.search(r"`journalctl [^`]*? \| (grep [^`]*)`", finding.suggestion)
-    assert pipeline is not None
-    assert pipeline.group(1) == logwords.grep_command()
-    out = subprocess.run(["sh", "-c", grep], capture_output=True, text=True, check=False)
-    assert len(out.stdout.splitlines()) == group["count"]
-    assert sum(logwords.is_error(m) for m in messages) == group["count"]
+    assert pipeline is not None and pipeline.group(1) == logwords.grep_command()
+    text = (OUTPUTS / "logs" / f"{case}.txt").read_text()
+    name = source.removeprefix("journal:")
+    entries = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    messages = [
+        e["MESSAGE"]
+        for e in entries
+        if name in (e.get("_SYSTEMD_UNIT"), e.get("SYSLOG_IDENTIFIER")) and e["PRIORITY"] == "6"
+    ]
+    path = tmp_path / "unit.log"
+    path.write_text("\n".join(messages) + "\n")
+    out = subprocess.run(
+        ["sh", "-c", logwords.grep_command(str(path))], capture_output=True, text=True, check=False
+    )
+    assert len(out.stdout.splitlines()) == count
+    assert sum(logwords.is_error(m) for m in messages) == count
