@@ -123,6 +123,11 @@ def _disk(
         if isev is not None:
             entries, biggest = _top_dirs(extra.get(f"inode_usage:{mount}"), "inodes")
             where = f" Most inodes under {mount}: {biggest}." if biggest else ""
+            if fs.get("kind") == "network":
+                where = (
+                    f" {mount} is a network filesystem ({fs['type']} from {fs['filesystem']}): "
+                    "count on its server, not with du over the network."
+                )
             yield DISK_INODES_FULL.finding(
                 severity=isev,
                 title=f"{mount} has used {ipct}% of its inodes ({fs['ifree']:,} left)",
