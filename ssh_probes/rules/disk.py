@@ -123,10 +123,11 @@ def _disk(
         if isev is not None:
             entries, biggest = _top_dirs(extra.get(f"inode_usage:{mount}"), "inodes")
             where = f" Most inodes under {mount}: {biggest}." if biggest else ""
+            count = f"Count with `du -x --inodes -d 2 {mount} | sort -n | tail -20`"
             if fs.get("kind") == "network":
-                where = (
-                    f" {mount} is a network filesystem ({fs['type']} from {fs['filesystem']}): "
-                    "count on its server, not with du over the network."
+                count = (
+                    f"{mount} is a network filesystem ({fs['type']} from {fs['filesystem']}): "
+                    "count on its server, never with du over the network"
                 )
             yield DISK_INODES_FULL.finding(
                 severity=isev,
@@ -141,8 +142,7 @@ def _disk(
                     "biggest": entries,
                 },
                 suggestion=(
-                    f"Find the many small files.{where} Count with "
-                    f"`du -x --inodes -d 2 {mount} | sort -n | tail -20`; usual culprits are "
+                    f"Find the many small files.{where} {count}; usual culprits are "
                     "session or cache directories, mail queues and unrotated tiny logs. Delete "
                     "or archive them; a filesystem's inode count is fixed at mkfs time."
                 ),
