@@ -202,3 +202,22 @@ def test_suggested_grep_finds_what_the_detector_counted(
     )
     assert len(out.stdout.splitlines()) == count
     assert sum(logwords.is_error(m) for m in messages) == count
+
+
+def test_memory_pressure_advice_drains_first_and_spares_the_database() -> None:
+    (finding,) = evaluate(results({"stat": "mem-pressure"}), HOST)
+    assert "drain its traffic" in finding.suggestion
+    assert "If the offender is the database, do not restart it" in finding.suggestion
+
+
+def test_disk_advice_checks_before_pruning() -> None:
+    findings = evaluate(results({"disk": "dev-shm-full"}), HOST)
+    (shm,) = findings
+    assert "PostgreSQL" in shm.suggestion and "lsof +D /dev/shm" in shm.suggestion
+    local = [f for f in evaluate(results({"disk": "docker-overlay-nfs"}), HOST, Thresholds(
+        disk_warning_pct=60, disk_critical_pct=99))]  # fmt: skip
+    (root,) = [f for f in local if f.evidence["mount"] == "/"]
+    text = root.suggestion
+    assert text.index("`docker system df`") < text.index("`docker system prune`")
+    assert "deletes stopped containers, unused networks, dangling images and build cache" in text
+    assert "`--volumes` deletes data" in text
