@@ -44,17 +44,24 @@ WATCHED = {"TIME-WAIT": "time_wait", "SYN-SENT": "syn_sent", "CLOSE-WAIT": "clos
 MARK = "@@tb "
 # Linux's default when the range cannot be read (net.ipv4.ip_local_port_range).
 DEFAULT_PORT_RANGE = (32768, 60999)
+# An ss too old for `exclude` falls back to listing every socket, TIME-WAIT included.
 SCRIPT = r"""
 r=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && echo "@@tb range $r"
-echo "@@tb sockets"
-ss -H -tanp exclude time-wait || exit $?
-echo "@@tb time-wait"
-ss -H -tn state time-wait | awk '
-  { n++; p[$NF]++; a = $NF; sub(/:[^:]*$/, "", a); h[a]++; l = $(NF-1); sub(/.*:/, "", l); o[l]++ }
-  END { print n + 0, "total", "-"
-        for (k in p) print p[k], "peer", k
-        for (k in h) print h[k], "address", k
-        for (k in o) print o[k], "lport", k }' | sort -rn | head -n 400
+if out=$(ss -H -tanp exclude time-wait 2>/dev/null); then
+  echo "@@tb sockets"
+  printf '%s\n' "$out"
+  echo "@@tb time-wait"
+  ss -H -tn state time-wait | awk '
+    { n++; p[$NF]++; a = $NF; sub(/:[^:]*$/, "", a); h[a]++
+      l = $(NF-1); sub(/.*:/, "", l); o[l]++ }
+    END { print n + 0, "total", "-"
+          for (k in p) print p[k], "peer", k
+          for (k in h) print h[k], "address", k
+          for (k in o) print o[k], "lport", k }' | sort -rn | head -n 400
+else
+  echo "@@tb sockets"
+  ss -H -tanp
+fi
 """
 
 _STATE = re.compile(r"^[A-Z][A-Z0-9-]*$")
@@ -163,7 +170,9 @@ def parse(result: CommandResult) -> Facts:
     if result.exit_status not in (0, None) and not result.stdout.strip():
         raise ValueError(result.stderr.strip() or f"ss exited {result.exit_status}")
     sections = _sections(result.stdout)
-    if "sockets" not in sections:
+    if "sockets" not in sections or (
+        result.exit_status not in (0, None) and not any(sections["sockets"][1])
+    ):
         raise ValueError(result.stderr.strip() or f"no ss output in {result.stdout[:80]!r}")
     lines = sections["sockets"][1]
     if result.truncated and "time-wait" not in sections and not result.stdout.endswith("\n"):

@@ -196,3 +196,15 @@ def test_summary_lines() -> None:
     assert lines[0] == "50 TCP connections: 25 FIN-WAIT-2, 25 CLOSE-WAIT"
     assert lines[1].startswith("CLOSE-WAIT 25: ") and lines[1].endswith("leaky-api[25480]")
     assert connections_lines(golden("root-namespace"))[0].startswith("4 TCP connections")
+
+
+def test_an_ss_without_exclude_falls_back_to_every_socket() -> None:
+    facts = golden("ss-without-exclude")
+    assert facts["time_wait"]["count"] == facts["states"]["TIME-WAIT"] > 0
+    assert facts["port_range_assumed"] is False
+
+
+def test_a_failing_ss_is_an_error_not_an_empty_host() -> None:
+    out = "@@tb range 32768\t60999\n@@tb sockets\n"
+    with pytest.raises(ValueError, match="ss: not found"):
+        parse(CommandResult(out, "sh: 1: ss: not found\n", 127, 0.01))
