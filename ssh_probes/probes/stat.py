@@ -15,11 +15,15 @@ from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
 SAMPLE = "--- sample"
 MEMINFO = "--- meminfo"
 ARC = "--- arcstats"
+MID = "--- mid"
 # Only the lines the parser reads: the `intr` line alone is kilobytes on a big machine.
+# The run queue is also read mid-window ("$2" is half the window): the other probes of the
+# routine sample at the window's two ends, so a middle sample sees less of triage itself.
 SCRIPT = (
     f"s() {{ echo '{SAMPLE}'; cat /proc/uptime; grep -E '^(cpu|procs_)' /proc/stat; "
     "grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat; }; "
-    f"s; sleep \"$1\"; s; echo '{MEMINFO}'; cat /proc/meminfo; "
+    f"s; sleep \"$2\"; echo '{MID}'; grep -E '^procs_' /proc/stat; sleep \"$2\"; s; "
+    f"echo '{MEMINFO}'; cat /proc/meminfo; "
     f"if [ -r /proc/spl/kstat/zfs/arcstats ]; then echo '{ARC}'; "
     "grep -E '^(size|c_min) ' /proc/spl/kstat/zfs/arcstats; fi"
 )
@@ -50,6 +54,12 @@ def _sample(block: str) -> dict[str, Any]:
     if sample["cpu"] is None:
         raise ValueError("no aggregate cpu line in /proc/stat")
     return sample
+
+
+def _counts(block: str) -> dict[str, int]:
+    """`procs_running 3` lines -> {"procs_running": 3}."""
+    fields = (line.split() for line in block.splitlines())
+    return {f[0]: int(f[1]) for f in fields if len(f) == 2 and f[1].isdigit()}
 
 
 def _meminfo(block: str) -> dict[str, int]:
@@ -120,7 +130,8 @@ def _memory(mem: dict[str, int], arc: dict[str, int]) -> Facts:
 
 
 def parse(result: CommandResult) -> Facts:
-    """Two samples and meminfo -> CPU percentages, run queue, swap/fault rates and memory."""
+    """Two samples (and the run queue mid-window) and meminfo -> CPU percentages, run queue,
+    swap/fault rates and memory."""
     if SAMPLE not in result.stdout and "No such file" in result.stderr:
         return {
             "available": False,
@@ -132,12 +143,14 @@ def parse(result: CommandResult) -> Facts:
     blocks = [b for b in samples_text.split(SAMPLE) if b.strip()]
     if not sep or len(blocks) != 2:
         raise ValueError(f"expected two samples and meminfo, got {result.stdout[:80]!r}")
-    a, b = (_sample(block) for block in blocks)
+    first, has_mid, mid_text = blocks[0].partition(MID)
+    a, b = _sample(first), _sample(blocks[1])
+    mid = [_counts(mid_text)] if has_mid else []
     if b["cpus"] < 1:
         raise ValueError("no per-CPU lines in /proc/stat")
     window = round(b["uptime"] - a["uptime"], 2)
-    running = [s.get("procs_running") for s in (a, b)]
-    blocked = [s.get("procs_blocked") for s in (a, b)]
+    running = [s.get("procs_running") for s in (a, *mid, b)]
+    blocked = [s.get("procs_blocked") for s in (a, *mid, b)]
     swap_in, swap_out = (_rate(a, b, k, window) for k in ("pswpin", "pswpout"))
     pct = _cpu_pct(a["cpu"], b["cpu"])
     return {
@@ -145,8 +158,8 @@ def parse(result: CommandResult) -> Facts:
         "window_s": window,
         **pct,
         "busy_pct": _busy(pct),
-        "procs_running": running[1],
-        "procs_blocked": blocked[1],
+        "procs_running": running[-1],
+        "procs_blocked": blocked[-1],
         "procs_running_samples": running,
         "procs_blocked_samples": blocked,
         "swap_in_pages_per_s": swap_in,
@@ -162,7 +175,7 @@ def probe(config: ProbeConfig) -> Probe:
     return Probe(
         name="stat",
         area="cpu",
-        command=("sh", "-c", SCRIPT, "sh", f"{window:g}"),
+        command=("sh", "-c", SCRIPT, "sh", f"{window:g}", f"{window / 2:g}"),
         parse=parse,
         timeout_s=window + 5.0,
     )

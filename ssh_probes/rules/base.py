@@ -30,7 +30,7 @@ class Thresholds:
     disk_critical_pct: float = 95.0
     inode_warning_pct: float = 90.0
     inode_critical_pct: float = 95.0
-    # cpu.saturated: runnable tasks per CPU in both samples of the window (the load average
+    # cpu.saturated: runnable tasks per CPU in every sample of the window (the load average
     # is context only), and only while the CPUs were at least cpu_busy_pct busy.
     load_per_core: float = 1.0
     load_per_core_critical: float = 2.0
@@ -38,7 +38,7 @@ class Thresholds:
     # cpu.steal_high: percent of CPU time stolen by the hypervisor over the window.
     steal_warning_pct: float = 10.0
     steal_critical_pct: float = 25.0
-    # proc.blocked_io: tasks in D state in both samples while iowait stays under its warning.
+    # proc.blocked_io: tasks in D state in every sample while iowait stays under its warning.
     blocked_tasks_warning: int = 4
     blocked_tasks_critical: int = 16
     # cpu.iowait_high: percent of CPU time waiting on I/O over the sample window.

@@ -1,7 +1,7 @@
 """CPU rules: cpu.saturated, cpu.iowait_high, cpu.steal_high and proc.blocked_io.
 
 Saturation is judged on what the stat probe sampled over its window: CPU busy time (user,
-nice, system, irq, softirq) and the run queue (procs_running in both samples, minus the
+nice, system, irq, softirq) and the run queue (procs_running at the start, middle and end, minus the
 probe's own reader). The load average is context with its trend, never the basis: it counts
 tasks blocked on I/O (D state) and lags minutes behind a burst that has ended. D-state tasks
 point to storage: cpu.iowait_high, or proc.blocked_io when they block without iowait (NFS).
@@ -72,8 +72,8 @@ def _usable(facts: Facts | None) -> Facts | None:
 def run_queue(stat: Facts) -> int | None:
     """Runnable tasks besides the probe's own reader, sustained over the window.
 
-    The smaller of the two samples: the first is taken while triage's other probes start,
-    so only what is still runnable after the window counts as the host's load.
+    The smallest of the samples (start, middle, end): the ends coincide with triage's other
+    probes starting and sampling, so only what stays runnable throughout counts.
     """
     samples = [s for s in stat.get("procs_running_samples") or [] if s is not None]
     return max(0, min(samples) - 1) if samples else None
@@ -196,7 +196,7 @@ def _steal(facts: Facts, host: HostTarget, t: Thresholds) -> Iterator[Finding]:
 
 
 def blocked_tasks(stat: Facts) -> int | None:
-    """Tasks in D state in both samples (the smaller count): sustained, not a passing read."""
+    """Tasks in D state in every sample (the smallest count): sustained, not a passing read."""
     samples = [s for s in stat.get("procs_blocked_samples") or [] if s is not None]
     return min(samples) if samples else None
 
