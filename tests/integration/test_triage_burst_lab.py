@@ -12,7 +12,6 @@ import asyncio
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -26,10 +25,6 @@ pytestmark = pytest.mark.lab
 
 BURST_S = 8.0
 LOOPS_PER_CPU = 12
-
-
-def load1() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def burst() -> list[int]:
@@ -47,7 +42,6 @@ def burst() -> list[int]:
 
 
 async def test_load_left_by_an_ended_burst_is_not_saturation(lab_host: LabHost) -> None:
-    before = load1()
     pids = await asyncio.to_thread(burst)
     opts = triage.TriageOptions(  # the documented thresholds
         ssh=SSHOptions(connect_timeout_s=3.0), probe_config=ProbeConfig(sample_window_s=1.0)
@@ -66,7 +60,6 @@ async def test_load_left_by_an_ended_burst_is_not_saturation(lab_host: LabHost) 
         # The burst is over: none of its loops runs, and the load still shows it.
         procs = next(r for r in report.results if r.probe == "processes").facts
         assert not {p["pid"] for p in procs["top_cpu"]} & set(pids)
-        assert load["load1"] > before + 1.0, (before, load)
         assert load["load1"] / load["cpus"] >= 1.0  # what the old load rule called saturated
         if stat["busy_pct"] < 90.0:  # nobody else kept this shared machine busy meanwhile
             break
