@@ -1,4 +1,11 @@
-"""TCP connection states with peers and owning processes: `ss -H -tanp`.
+"""TCP connection states with peers and owning processes: `ss -H -tanp`, TIME-WAIT aggregated.
+
+The script prints the ephemeral port range (`ip_local_port_range`, what TIME-WAIT towards
+one destination uses up), every socket but TIME-WAIT with its process (`ss -H -tanp exclude
+time-wait`), then TIME-WAIT counted per peer endpoint, peer address and local port by awk on
+the host: a proxy holds tens of thousands of them, which would not fit the output cap line by
+line, and they have no owning process anyway. Output without the markers (a bare `ss -H
+-tanp`, older captures) is parsed as before.
 
 Process columns appear only for sockets the SSH user may inspect (all of them as root);
 without permission they are simply absent, which is not an error. Facts stay bounded
@@ -33,6 +40,29 @@ STATES = (
 )
 # The states a rule looks at, with their facts key prefix.
 WATCHED = {"TIME-WAIT": "time_wait", "SYN-SENT": "syn_sent", "CLOSE-WAIT": "close_wait"}
+
+MARK = "@@tb "
+# Linux's default when the range cannot be read (net.ipv4.ip_local_port_range).
+DEFAULT_PORT_RANGE = (32768, 60999)
+# An ss too old for `exclude` falls back to listing every socket, TIME-WAIT included.
+SCRIPT = r"""
+r=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && echo "@@tb range $r"
+if out=$(ss -H -tanp exclude time-wait 2>/dev/null); then
+  echo "@@tb sockets"
+  printf '%s\n' "$out"
+  echo "@@tb time-wait"
+  ss -H -tn state time-wait | awk '
+    { n++; p[$NF]++; a = $NF; sub(/:[^:]*$/, "", a); h[a]++
+      l = $(NF-1); sub(/.*:/, "", l); o[l]++ }
+    END { print n + 0, "total", "-"
+          for (k in p) print p[k], "peer", k
+          for (k in h) print h[k], "address", k
+          for (k in o) print o[k], "lport", k }' | sort -rn | head -n 400
+else
+  echo "@@tb sockets"
+  ss -H -tanp
+fi
+"""
 
 _STATE = re.compile(r"^[A-Z][A-Z0-9-]*$")
 _PROC = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)\)')
@@ -84,12 +114,68 @@ def _top_processes(counter: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
     return [{"name": name, "pid": pid, "count": n} for (name, pid), n in ranked]
 
 
+def _sections(stdout: str) -> dict[str, tuple[str, list[str]]]:
+    """Marker -> (argument, lines); a bare ss output is one `sockets` section."""
+    if not stdout.startswith(MARK) and f"\n{MARK}" not in stdout:
+        return {"sockets": ("", stdout.splitlines())}
+    found: dict[str, tuple[str, list[str]]] = {}
+    current: list[str] | None = None
+    for line in stdout.splitlines():
+        if line.startswith(MARK):
+            kind, _, arg = line[len(MARK) :].partition(" ")
+            current = []
+            found[kind] = (arg, current)
+        elif current is not None:
+            current.append(line)
+    return found
+
+
+def _port_range(arg: str | None) -> tuple[int, int] | None:
+    fields = (arg or "").split()
+    if len(fields) == 2 and all(f.isdigit() for f in fields):
+        return int(fields[0]), int(fields[1])
+    return None
+
+
+def _time_wait(lines: list[str]) -> Facts:
+    """The aggregated TIME-WAIT section -> the same shape as the other watched states."""
+    total = 0
+    peers: Counter[tuple[str, int]] = Counter()
+    hosts: Counter[str] = Counter()
+    ports: Counter[int] = Counter()
+    for line in lines:
+        fields = line.split()
+        if len(fields) != 3 or not fields[0].isdigit():
+            continue
+        count, kind, key = int(fields[0]), fields[1], fields[2]
+        if kind == "total":
+            total = count
+        elif kind == "peer":
+            peers[split_endpoint(key)] += count
+        elif kind == "address":
+            hosts[key.removeprefix("[").removesuffix("]").split("%", 1)[0]] += count
+        elif kind == "lport" and key.isdigit():
+            ports[int(key)] += count
+    return {
+        "count": total,
+        "peers": _top_peers(peers),
+        "peer_addresses": _top_addresses(hosts),
+        "local_ports": _top_ports(ports),
+        "processes": [],
+    }
+
+
 def parse(result: CommandResult) -> Facts:
     """Counts per state, and top peers / local ports / processes for the watched states."""
     if result.exit_status not in (0, None) and not result.stdout.strip():
         raise ValueError(result.stderr.strip() or f"ss exited {result.exit_status}")
-    lines = result.stdout.splitlines()
-    if result.truncated and not result.stdout.endswith("\n"):
+    sections = _sections(result.stdout)
+    if "sockets" not in sections or (
+        result.exit_status not in (0, None) and not any(sections["sockets"][1])
+    ):
+        raise ValueError(result.stderr.strip() or f"no ss output in {result.stdout[:80]!r}")
+    lines = sections["sockets"][1]
+    if result.truncated and "time-wait" not in sections and not result.stdout.endswith("\n"):
         lines = lines[:-1]  # cut by the output cap mid-line
     states: Counter[str] = Counter({s: 0 for s in STATES})
     listening = 0
@@ -115,28 +201,37 @@ def parse(result: CommandResult) -> Facts:
             ports[state][sock["local_port"]] += 1
             for proc in set(sock["processes"]):  # a forked fd is listed once per process
                 procs[state][proc] += 1
-    facts: Facts = {
-        "total": sum(states.values()),
-        "listening": listening,
-        "states": dict(states),
-        "processes_visible": with_process > 0,
-        "truncated": result.truncated,
-    }
+    watched: Facts = {}
     for state, key in WATCHED.items():
-        facts[key] = {
+        watched[key] = {
             "count": states[state],
             "peers": _top_peers(peers[state]),
             "peer_addresses": _top_addresses(hosts[state]),
             "local_ports": _top_ports(ports[state]),
             "processes": _top_processes(procs[state]),
         }
-    return facts
+    if "time-wait" in sections:
+        watched["time_wait"] = _time_wait(sections["time-wait"][1])
+        states["TIME-WAIT"] = watched["time_wait"]["count"]
+    port_range = _port_range(sections.get("range", ("", []))[0])
+    low, high = port_range or DEFAULT_PORT_RANGE
+    return {
+        "total": sum(states.values()),
+        "listening": listening,
+        "states": dict(states),
+        "processes_visible": with_process > 0,
+        "truncated": result.truncated,
+        "port_range": [low, high],
+        "port_range_size": high - low + 1,
+        "port_range_assumed": port_range is None,
+        **watched,
+    }
 
 
 CONNECTIONS = Probe(
     name="connections",
     area="network",
-    command=("ss", "-H", "-tanp"),
+    command=("sh", "-c", SCRIPT),
     parse=parse,
     timeout_s=10.0,
 )

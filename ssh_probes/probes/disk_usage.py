@@ -1,4 +1,6 @@
-"""The biggest directories of one filesystem: `du -x -d 1`, bounded in time.
+"""The biggest entries of one filesystem: `du -x -a -d 1`, bounded in time.
+
+`-a` lists files beside directories: a full /dev/shm or /tmp holds big files at its top.
 
 Run only for a filesystem that is over its threshold; the mount point comes from the disk
 probe's own output and is passed as one argv element after `--`, never through a shell.
@@ -47,6 +49,7 @@ def probe(mount: str, *, inodes: bool = False) -> Probe:
             str(DU_TIME_LIMIT_S),
             "du",
             "-x",
+            "-a",
             *unit,
             "-d",
             "1",

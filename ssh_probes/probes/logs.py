@@ -1,11 +1,13 @@
 """Errors in the journal and in the host's registered log files, grouped with counts.
 
 The journal part is `journalctl -p err --since "-{log_window_min}min" -o json` (the most
-recent `log_tail_lines` entries); each registered `--log` file contributes its last
-`log_tail_lines` lines (`tail -n N -- FILE`; the paths are argv elements of a fixed script,
-never shell text). File lines carry no reliable time, so the window applies to the journal
-only. A missing or unreadable file is reported per file; no journal and no file at all is
-`available: False`. Lines are redacted before they become facts.
+recent `log_tail_lines` entries), then the same window at priorities warning..debug: journald
+stores a service's stdout/stderr at info, so those entries are errors by their words, as
+file lines are. sshd scanner noise is counted apart (logtext.Groups.noise). Each registered
+`--log` file contributes its last `log_tail_lines` lines (`tail -n N -- FILE`; the paths are
+argv elements of a fixed script, never shell text). File lines carry no reliable time, so
+the window applies to the journal only. A missing or unreadable file is reported per file;
+no journal and no file at all is `available: False`. Lines are redacted before they become facts.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeConfig
-from ssh_probes.probes import logtext
+from ssh_probes.probes import logtext, logwords
 
 MARK = "@@tb "
 TOP_GROUPS = 20
+TOP_NOISE = 5
 ERR_PRIORITY = 3  # syslog err; emerg..err are 0..3
 
 SCRIPT = r"""
@@ -32,6 +35,8 @@ elif journalctl -q -n 1 -o json --no-pager 2>/dev/null | grep -q '^{'; then
   journalctl -q -n 0 --output-fields=$fields >/dev/null 2>&1 && of="--output-fields=$fields"
   echo "@@tb journal"
   journalctl -q -p err --since "-${win}min" -o json $of --no-pager 2>&1 | tail -n "$n"
+  echo "@@tb journal-output"
+  journalctl -q -p 4..7 --since "-${win}min" -o json $of --no-pager 2>&1 | tail -n "$n"
 else
   echo "@@tb journal-unavailable no journal entries readable (no journal, or no access)"
 fi
@@ -73,13 +78,23 @@ def _stamp(ts: object) -> str | None:
     return datetime.fromtimestamp(int(str(ts)) / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _journal(body: list[str], groups: logtext.Groups) -> dict[str, Any]:
-    """Journal entries at err or worse; consecutive lines of one source are joined back
-    into one entry when they continue it (a service's traceback on stderr is one entry
-    per line in the journal)."""
+def _message(entry: dict[str, Any]) -> str:
+    msg = entry.get("MESSAGE")
+    if isinstance(msg, list):  # journald stores non-UTF-8 payloads as byte arrays
+        msg = bytes(msg).decode("utf-8", "replace")
+    return str(msg or "")
+
+
+def _journal(
+    body: list[str], groups: logtext.Groups, facts: dict[str, Any], *, by_priority: bool
+) -> dict[str, Any]:
+    """Journal entries: at err or worse (`by_priority`), or any other whose words say error.
+
+    Consecutive lines of one source are joined back into one entry when they continue it (a
+    service's traceback on stderr is one entry per line in the journal).
+    """
     by_source: dict[str, list[tuple[str | None, str]]] = {}
-    entries = 0
-    notes: list[str] = []
+    notes: list[str] = list(facts.get("notes", []))
     for line in body:
         if not line.startswith("{"):
             if line.strip():
@@ -89,12 +104,9 @@ def _journal(body: list[str], groups: logtext.Groups) -> dict[str, Any]:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        entries += 1
-        if int(entry.get("PRIORITY", ERR_PRIORITY)) > ERR_PRIORITY:
+        facts["entries"] = facts.get("entries", 0) + 1
+        if by_priority and int(entry.get("PRIORITY", ERR_PRIORITY)) > ERR_PRIORITY:
             continue
-        msg = entry.get("MESSAGE")
-        if isinstance(msg, list):  # journald stores non-UTF-8 payloads as byte arrays
-            msg = bytes(msg).decode("utf-8", "replace")
         source = str(
             entry.get("_SYSTEMD_UNIT")
             or entry.get("SYSLOG_IDENTIFIER")
@@ -103,12 +115,18 @@ def _journal(body: list[str], groups: logtext.Groups) -> dict[str, Any]:
         )
         stamp = _stamp(entry.get("__REALTIME_TIMESTAMP"))
         lines = by_source.setdefault(f"journal:{source}", [])
-        lines.extend((stamp, x) for x in str(msg or "").splitlines())
+        lines.extend((stamp, x) for x in _message(entry).splitlines())
     for source, items in by_source.items():
-        for entry_items in logtext.entries(items, all_errors=True):
+        for entry_items in logtext.entries(items, all_errors=by_priority):
             texts = [x for _, x in entry_items]
-            groups.add(source, entry_items[0][0], logtext.headline(texts), "\n".join(texts))
-    facts: dict[str, Any] = {"available": True, "entries": entries}
+            text = "\n".join(texts)
+            if logwords.is_sshd_noise(source, text):
+                groups.add_noise(source, texts[0])
+            elif by_priority or logtext.is_error(text):
+                by = "priority" if by_priority else "content"
+                groups.add(source, entry_items[0][0], logtext.headline(texts), text, by)
+    facts["available"] = True
+    facts.setdefault("entries", 0)
     if notes:
         facts["notes"] = notes[:5]
     return facts
@@ -120,6 +138,9 @@ def _file(path: str, body: list[str], groups: logtext.Groups) -> dict[str, Any]:
     for entry_items in logtext.entries([(None, x) for x in lines]):
         texts = [x for _, x in entry_items]
         text = "\n".join(texts)
+        if logwords.is_sshd_noise(path, text):
+            groups.add_noise(path, texts[0])
+            continue
         if not logtext.is_error(text):
             continue
         stamp, rest = logtext.split_stamp(logtext.headline(texts))
@@ -145,7 +166,9 @@ def make_parser(config: ProbeConfig) -> Callable[[CommandResult], Facts]:
         files: list[dict[str, Any]] = []
         for kind, arg, body in sections:
             if kind == "journal":
-                journal = _journal(body, groups)
+                journal = _journal(body, groups, {}, by_priority=True)
+            elif kind == "journal-output" and journal.get("available"):
+                journal = _journal(body, groups, journal, by_priority=False)
             elif kind == "journal-unavailable":
                 journal = {"available": False, "why": arg.strip(), "hint": JOURNAL_HINT}
             elif kind == "file":
@@ -167,6 +190,8 @@ def make_parser(config: ProbeConfig) -> Callable[[CommandResult], Facts]:
             "stack_traces": groups.stack_traces,
             "first_trace": groups.first_trace,
             "only_timeouts": groups.only_timeouts(),
+            "noise_total": groups.noise_total,
+            "noise": groups.top_noise(TOP_NOISE),
         }
 
     return parse

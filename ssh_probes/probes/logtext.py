@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ssh_probes.probes import logwords
 from ssh_probes.redact import redact
 
 S = TypeVar("S")
@@ -20,14 +21,6 @@ S = TypeVar("S")
 EXAMPLE_CHARS = 300
 TRACE_LINES = 12
 
-_LEVEL = re.compile(
-    r"\b(?:ERROR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|ALERT)\b"
-    r"|(?i:\blevel\"?\s*[=:]\s*\"?(?:error|fatal|critical|crit|panic)\b)"
-    r"|\[(?:error|crit|alert|emerg)\]"
-    r"|(?:^|\s)panic:"
-    r"|\w*Exception\b|\w*Error:"
-    r"|Traceback \(most recent call last\)"
-)
 _STACK = re.compile(
     r"Traceback \(most recent call last\)"
     r"|^\s+at [\w$.<>/]+\([\w$.\-]+\.(?:java|kt|scala|groovy):\d+\)"
@@ -106,7 +99,7 @@ def normalise(message: str) -> str:
 
 def is_error(text: str) -> bool:
     """True when an entry (first line and continuation) is at an error level."""
-    return bool(_LEVEL.search(text))
+    return logwords.is_error(text)
 
 
 def has_stack(text: str) -> bool:
@@ -164,9 +157,31 @@ class Groups:
     errors: int = 0
     stack_traces: int = 0
     first_trace: dict[str, Any] | None = None
+    noise: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    noise_total: int = 0
 
-    def add(self, source: str, stamp: str | None, message: str, full_text: str) -> None:
-        """Count one error entry (message: its headline without timestamp; full_text: all)."""
+    def add_noise(self, source: str, message: str) -> None:
+        """Count one line of known noise (sshd scanners): kept apart, never an error."""
+        self.noise_total += 1
+        message = redact(message)
+        key = (source, normalise(message))
+        group = self.noise.setdefault(
+            key,
+            {"message": key[1], "example": message[:EXAMPLE_CHARS], "source": source, "count": 0},
+        )
+        group["count"] += 1
+
+    def top_noise(self, n: int) -> list[dict[str, Any]]:
+        """The n biggest noise groups, biggest first."""
+        return sorted(self.noise.values(), key=lambda g: -int(g["count"]))[:n]
+
+    def add(
+        self, source: str, stamp: str | None, message: str, full_text: str, by: str = "content"
+    ) -> None:
+        """Count one error entry (message: its headline without timestamp; full_text: all).
+
+        `by` says how it was found: `priority` (journal err or worse) or `content` (its words).
+        """
         self.errors += 1
         message, full_text = redact(message), redact(full_text)
         key = (source, normalise(message))
@@ -187,6 +202,7 @@ class Groups:
                 "last_seen": stamp,
                 "timeout": is_timeout(full_text),
                 "stack_trace": False,
+                "found_by": by,
             }
         group["count"] += 1
         group["stack_trace"] = group["stack_trace"] or stack

@@ -2,6 +2,8 @@
 
 The window (ProbeConfig.sample_window_s) reaches the fixed script as "$1", never through a
 shell. Each sample starts with `/proc/uptime`, so rates use the time that really passed.
+On a ZFS host the ARC's size and floor (`/proc/spl/kstat/zfs/arcstats`) follow meminfo: the
+kernel counts the ARC as used, although it shrinks on demand down to `c_min`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
 
 SAMPLE = "--- sample"
 MEMINFO = "--- meminfo"
+ARC = "--- arcstats"
+MID = "--- mid"
 # Only the lines the parser reads: the `intr` line alone is kilobytes on a big machine.
+# The run queue is also read mid-window ("$2" is half the window): the other probes of the
+# routine sample at the window's two ends, so a middle sample sees less of triage itself.
 SCRIPT = (
     f"s() {{ echo '{SAMPLE}'; cat /proc/uptime; grep -E '^(cpu|procs_)' /proc/stat; "
     "grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat; }; "
-    f"s; sleep \"$1\"; s; echo '{MEMINFO}'; cat /proc/meminfo"
+    f"s; sleep \"$2\"; echo '{MID}'; grep -E '^procs_' /proc/stat; sleep \"$2\"; s; "
+    f"echo '{MEMINFO}'; cat /proc/meminfo; "
+    f"if [ -r /proc/spl/kstat/zfs/arcstats ]; then echo '{ARC}'; "
+    "grep -E '^(size|c_min) ' /proc/spl/kstat/zfs/arcstats; fi"
 )
 # /proc/stat's cpu columns in kernel order; older kernels stop early (no steal before 2.6.11).
 # guest and guest_nice are already counted in user and nice, so they stay out of the total.
@@ -47,6 +56,12 @@ def _sample(block: str) -> dict[str, Any]:
     return sample
 
 
+def _counts(block: str) -> dict[str, int]:
+    """`procs_running 3` lines -> {"procs_running": 3}."""
+    fields = (line.split() for line in block.splitlines())
+    return {f[0]: int(f[1]) for f in fields if len(f) == 2 and f[1].isdigit()}
+
+
 def _meminfo(block: str) -> dict[str, int]:
     values: dict[str, int] = {}
     for line in block.splitlines():
@@ -72,7 +87,25 @@ def _cpu_pct(a: list[int], b: list[int]) -> dict[str, float | None]:
     return pct
 
 
-def _memory(mem: dict[str, int]) -> Facts:
+def _arc(block: str) -> dict[str, int]:
+    """`size 4 123456` lines (bytes) -> {"size": 123456, "c_min": ...}."""
+    values: dict[str, int] = {}
+    for line in block.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2].isdigit():
+            values[fields[0]] = int(fields[2])
+    return values
+
+
+def _busy(pct: dict[str, float | None]) -> float | None:
+    """Time the CPUs spent running something: everything but idle, iowait and steal."""
+    if pct["user_pct"] is None:
+        return None
+    busy = ("user", "nice", "system", "irq", "softirq")
+    return round(sum(pct.get(f"{f}_pct") or 0.0 for f in busy), 1)
+
+
+def _memory(mem: dict[str, int], arc: dict[str, int]) -> Facts:
     facts: Facts = {v: mem.get(k) for k, v in MEM_FIELDS.items()}
     total, avail = facts["mem_total_kb"], facts["mem_available_kb"]
     facts["mem_available_estimated"] = False
@@ -81,6 +114,15 @@ def _memory(mem: dict[str, int]) -> Facts:
         avail = sum(mem.get(k, 0) for k in ("MemFree", "Buffers", "Cached"))
         facts["mem_available_kb"] = avail
         facts["mem_available_estimated"] = True
+    # What ARC gives back under pressure: its size above its floor (as htop and arc_summary
+    # count it). MemAvailable leaves it out, so a healthy ZFS host looks out of memory.
+    reclaimable = max(0, arc.get("size", 0) - arc.get("c_min", 0)) // 1024 if arc else None
+    facts["zfs_arc_reclaimable_kb"] = reclaimable
+    if reclaimable and avail is not None:
+        avail = avail + reclaimable
+        if total:
+            avail = min(avail, total)
+        facts["mem_available_kb"] = avail
     facts["mem_available_pct"] = (
         round(100.0 * avail / total, 1) if total and avail is not None else None
     )
@@ -88,36 +130,42 @@ def _memory(mem: dict[str, int]) -> Facts:
 
 
 def parse(result: CommandResult) -> Facts:
-    """Two samples and meminfo -> CPU percentages, run queue, swap/fault rates and memory."""
+    """Two samples (and the run queue mid-window) and meminfo -> CPU percentages, run queue,
+    swap/fault rates and memory."""
     if SAMPLE not in result.stdout and "No such file" in result.stderr:
         return {
             "available": False,
             "why": "no /proc/stat (not a Linux host?)",
             "hint": "Use `vmstat 1 5` and `top` on the host by hand.",
         }
-    samples_text, sep, mem_text = result.stdout.partition(MEMINFO)
+    samples_text, sep, rest = result.stdout.partition(MEMINFO)
+    mem_text, _, arc_text = rest.partition(ARC)
     blocks = [b for b in samples_text.split(SAMPLE) if b.strip()]
     if not sep or len(blocks) != 2:
         raise ValueError(f"expected two samples and meminfo, got {result.stdout[:80]!r}")
-    a, b = (_sample(block) for block in blocks)
+    first, has_mid, mid_text = blocks[0].partition(MID)
+    a, b = _sample(first), _sample(blocks[1])
+    mid = [_counts(mid_text)] if has_mid else []
     if b["cpus"] < 1:
         raise ValueError("no per-CPU lines in /proc/stat")
     window = round(b["uptime"] - a["uptime"], 2)
-    running = [s.get("procs_running") for s in (a, b)]
-    blocked = [s.get("procs_blocked") for s in (a, b)]
+    running = [s.get("procs_running") for s in (a, *mid, b)]
+    blocked = [s.get("procs_blocked") for s in (a, *mid, b)]
     swap_in, swap_out = (_rate(a, b, k, window) for k in ("pswpin", "pswpout"))
+    pct = _cpu_pct(a["cpu"], b["cpu"])
     return {
         "cpus": b["cpus"],
         "window_s": window,
-        **_cpu_pct(a["cpu"], b["cpu"]),
-        "procs_running": running[1],
-        "procs_blocked": blocked[1],
+        **pct,
+        "busy_pct": _busy(pct),
+        "procs_running": running[-1],
+        "procs_blocked": blocked[-1],
         "procs_running_samples": running,
         "procs_blocked_samples": blocked,
         "swap_in_pages_per_s": swap_in,
         "swap_out_pages_per_s": swap_out,
         "major_faults_per_s": _rate(a, b, "pgmajfault", window),
-        **_memory(_meminfo(mem_text)),
+        **_memory(_meminfo(mem_text), _arc(arc_text)),
     }
 
 
@@ -127,7 +175,7 @@ def probe(config: ProbeConfig) -> Probe:
     return Probe(
         name="stat",
         area="cpu",
-        command=("sh", "-c", SCRIPT, "sh", f"{window:g}"),
+        command=("sh", "-c", SCRIPT, "sh", f"{window:g}", f"{window / 2:g}"),
         parse=parse,
         timeout_s=window + 5.0,
     )

@@ -30,20 +30,34 @@ class Thresholds:
     disk_critical_pct: float = 95.0
     inode_warning_pct: float = 90.0
     inode_critical_pct: float = 95.0
-    # cpu.saturated: 1-minute load (or runnable tasks) per CPU.
+    # cpu.saturated: runnable tasks per CPU in every sample of the window (the load average
+    # is context only), and only while the CPUs were at least cpu_busy_pct busy.
     load_per_core: float = 1.0
     load_per_core_critical: float = 2.0
+    cpu_busy_pct: float = 90.0
+    # cpu.steal_high: percent of CPU time stolen by the hypervisor over the window.
+    steal_warning_pct: float = 10.0
+    steal_critical_pct: float = 25.0
+    # proc.blocked_io: tasks in D state in every sample while iowait stays under its warning.
+    blocked_tasks_warning: int = 4
+    blocked_tasks_critical: int = 16
     # cpu.iowait_high: percent of CPU time waiting on I/O over the sample window.
     iowait_warning_pct: float = 20.0
     iowait_critical_pct: float = 50.0
     # mem.pressure: MemAvailable as a percent of MemTotal, at or below.
     mem_available_warning_pct: float = 10.0
     mem_available_critical_pct: float = 5.0
-    # mem.swapping: pages swapped in + out per second over the sample window.
-    swap_pages_per_s_warning: float = 100.0
-    swap_pages_per_s_critical: float = 1000.0
-    # tcp.*: sockets in the state, at or above.
-    time_wait_warning: int = 1000
+    # mem.swapping: pages swapped in + out per second over the sample window (256 pages/s is
+    # 1 MiB/s with 4 KiB pages), and at least swap_min_pages moved in the window: a few pages
+    # in one short window are the kernel tidying up, not swapping.
+    swap_pages_per_s_warning: float = 256.0
+    swap_pages_per_s_critical: float = 2560.0
+    swap_min_pages: int = 512
+    # tcp.time_wait_high: TIME-WAIT towards one destination (ip:port) as a percent of the
+    # ephemeral port range (ip_local_port_range): each holds a local port for 60 s.
+    time_wait_port_share_warning_pct: float = 50.0
+    time_wait_port_share_critical_pct: float = 80.0
+    # tcp.syn_sent_high / tcp.close_wait_high: sockets in the state, at or above.
     syn_sent_warning: int = 10
     close_wait_warning: int = 20
     # log.errors: occurrences of one normalised error message in the window, at or above.

@@ -1,6 +1,11 @@
 """Connection-state rules: tcp.time_wait_high, tcp.syn_sent_high, tcp.close_wait_high.
 
-Severity: warning at the state's threshold (`time_wait_warning`, `syn_sent_warning`,
+TIME-WAIT is judged per destination: each TIME-WAIT socket towards one peer ip:port holds one
+local ephemeral port for 60 s, so the harm is running out of the range
+(`ip_local_port_range`) towards one upstream. Warning when the busiest destination holds
+`time_wait_port_share_warning_pct` (50) of the range, critical at `..._critical_pct` (80).
+Thousands of TIME-WAIT spread over many clients (a proxy that closes first) are normal.
+SYN-SENT and CLOSE-WAIT: warning at the state's threshold (`syn_sent_warning`,
 `close_wait_warning`), critical at CRITICAL_FACTOR (5) times it. Each finding names where
 the sockets go: the top peers (address:port) when they concentrate on a few, else, as on
 the server side of a connection whose clients use ephemeral ports, the local port and the
@@ -21,9 +26,12 @@ from ssh_probes.rules.base import Rule, Thresholds, level
 TCP_TIME_WAIT_HIGH = Code(
     "tcp.time_wait_high",
     "host",
-    "Many TIME-WAIT connections",
-    "Many short-lived connections: each request opens and closes a socket.",
-    "Use keep-alive and connection pooling towards the peers named.",
+    "TIME-WAIT exhausting the ports towards one upstream",
+    "Short-lived outgoing connections to one destination hold so many local ports in TIME-WAIT "
+    "(50% of ip_local_port_range warning, 80% critical) that new connects to it will fail with "
+    "EADDRNOTAVAIL. Many TIME-WAIT spread over many clients are normal.",
+    "Use keep-alive and connection pooling towards the upstream named; widen "
+    "net.ipv4.ip_local_port_range meanwhile.",
 )
 
 TCP_SYN_SENT_HIGH = Code(
@@ -39,7 +47,8 @@ TCP_CLOSE_WAIT_HIGH = Code(
     "host",
     "Many CLOSE-WAIT connections",
     "The peer closed but the application never closed its socket: a leak.",
-    "Fix socket closing in the named process; restart it to recover meanwhile.",
+    "Fix socket closing in the named process; to recover meanwhile drain its traffic, then "
+    "restart it (never a database blindly: end the stuck sessions instead).",
 )
 
 CODES = (TCP_TIME_WAIT_HIGH, TCP_SYN_SENT_HIGH, TCP_CLOSE_WAIT_HIGH)
@@ -107,27 +116,54 @@ def _base(
     )
 
 
-def _time_wait(base: Finding, state: Facts) -> Finding:
-    if _concentrated(state):
-        towards = " and ".join(endpoint(p["address"], p["port"]) for p in _top(state, "peers"))
-        reuse = (
-            f"Reuse connections towards {towards}: enable keep-alive in the HTTP client and "
-            "use a connection pool for databases and caches (a DB pool rather than a "
-            "connection per request)."
-        )
-    else:
-        ports = " and ".join(str(p["port"]) for p in _top(state, "local_ports"))
-        reuse = (
-            f"This host closes first on local port {ports}: let its clients keep connections "
-            "alive (server keep-alive timeout, client pools) instead of one per request."
-        )
-    return replace(
-        base,
-        title=f"{base.title}, most {'to' if _concentrated(state) else 'on'} {_where(state)}",
-        detail="Many short-lived connections: each request opens a new TCP connection and "
-        "closes it, and the side that closes first keeps the socket in TIME-WAIT for 60 s.",
-        suggestion=reuse + " `sysctl -w net.ipv4.tcp_tw_reuse=1` only helps outgoing "
-        "connections and hides the cause. Watch it with `ss -Htan state time-wait | wc -l`.",
+def _time_wait(facts: Facts, t: Thresholds, host: HostTarget) -> Finding | None:
+    """TIME-WAIT towards the busiest destination against the ephemeral port range."""
+    state = facts["time_wait"]
+    peers = _top(state, "peers")
+    size = int(facts.get("port_range_size") or 28232)
+    if not peers or size <= 0:
+        return None
+    top = peers[0]
+    share = 100.0 * int(top["count"]) / size
+    severity = level(share, t.time_wait_port_share_warning_pct, t.time_wait_port_share_critical_pct)
+    if severity is None:
+        return None
+    upstream = endpoint(top["address"], top["port"])
+    low, high = facts.get("port_range") or (32768, 60999)
+    assumed = " (assumed: the range could not be read)" if facts.get("port_range_assumed") else ""
+    at_least = "at least " if facts.get("truncated") else ""
+    return TCP_TIME_WAIT_HIGH.finding(
+        severity=severity,
+        title=(
+            f"{at_least}{top['count']:,} TIME-WAIT towards {upstream}: {share:.0f}% of the "
+            f"{size:,} ephemeral ports ({low}-{high}){assumed}; "
+            f"{int(state['count']):,} TIME-WAIT in all "
+            f"(threshold {t.time_wait_port_share_warning_pct:g}%)"
+        ),
+        detail=f"This host opens a new connection to {upstream} for each request and closes it "
+        "first: every closed one keeps a local port for 60 s, and when the range is used up "
+        "connects to that upstream fail (EADDRNOTAVAIL, 'Cannot assign requested address').",
+        evidence={
+            "upstream": {"address": top["address"], "port": top["port"]},
+            "count": int(top["count"]),
+            "share_pct": round(share, 1),
+            "port_range": [low, high],
+            "port_range_size": size,
+            "port_range_assumed": bool(facts.get("port_range_assumed")),
+            "total": int(state["count"]),
+            "peers": list(state.get("peers", [])),
+            "threshold_pct": t.time_wait_port_share_warning_pct,
+            "critical_pct": t.time_wait_port_share_critical_pct,
+        },
+        suggestion=(
+            f"Reuse connections towards {upstream}: enable keep-alive in the HTTP client or "
+            "proxy (nginx: `keepalive` in the upstream block with `proxy_http_version 1.1` and "
+            "an empty Connection header) and use a connection pool for databases and caches. "
+            "Meanwhile widen the range (`sysctl -w net.ipv4.ip_local_port_range='1024 65535'`) "
+            "or enable `net.ipv4.tcp_tw_reuse=1` (outgoing only). Watch it with "
+            f"`ss -Htn state time-wait dst {top['address']} | wc -l`."
+        ),
+        host=host.name,
     )
 
 
@@ -154,6 +190,28 @@ def _syn_sent(base: Finding, state: Facts) -> Finding:
     )
 
 
+DATABASES = ("postgres", "postmaster", "mysqld", "mariadbd", "mongod", "redis-server")
+
+
+# Plain text for the reader to run in psql / mysql; nothing here is ever executed.
+DB_SESSIONS = (
+    "find the stuck sessions (PostgreSQL: `pg_stat_activity` ordered by state_change; "
+    "MySQL: `SHOW PROCESSLIST`), end them (`pg_terminate_backend(pid)`, `KILL id`) and fix "
+    "the client that leaves them; fail over to a replica if it must be restarted"
+)
+
+
+def _restart(who: str, name: str) -> str:
+    """How to recover meanwhile: drain, then restart; a database is not restarted blindly."""
+    if name.startswith(DATABASES):
+        return f"do not restart {who} blindly, it is the database: {DB_SESSIONS}"
+    return (
+        "to recover meanwhile, drain its traffic first (take it out of the load balancer or "
+        "stop sending it work), since a restart drops the requests in flight, then restart "
+        f"{who}"
+    )
+
+
 def _close_wait(base: Finding, state: Facts, facts: Facts) -> Finding:
     owners = _processes(state)
     procs = _top(state, "processes")
@@ -161,30 +219,37 @@ def _close_wait(base: Finding, state: Facts, facts: Facts) -> Finding:
         name, pid = procs[0]["name"], procs[0]["pid"]
         who = f"in {name} (pid {pid})"
         watch = f"`ls -l /proc/{pid}/fd | wc -l`"
-        restart = f"restart {name} (pid {pid}) to recover meanwhile"
+        restart = _restart(f"{name} (pid {pid})", name)
     else:
         hidden = not facts.get("processes_visible")
         who = "in the owning process" + (" (ss showed no processes: run as root)" if hidden else "")
         watch = "`ls -l /proc/PID/fd | wc -l` (PID from `ss -tanp state close-wait`)"
-        restart = "restart that process to recover meanwhile"
+        restart = _restart("that process", "")
+    fix = (
+        f"Close responses and connections {who}: release every HTTP response body and DB "
+        "connection in a finally/with block, on error paths too, and close a socket as soon as "
+        "a read returns EOF (the peer has closed it)."
+    )
+    if procs and str(procs[0]["name"]).startswith(DATABASES):
+        fix = (
+            f"The database's sessions {who} outlive clients that have gone (a pool that "
+            "dropped them, backends busy in long queries or waiting on locks)."
+        )
     return replace(
         base,
         title=f"{base.title}" + (f" held by {owners}" if owners else "") + f", {_where(state)}",
         detail="The peer closed these connections but the application never closed its side: "
         "a socket leak that grows until the process runs out of file descriptors.",
-        suggestion=f"Close responses and connections {who}: release every HTTP response body "
-        "and DB connection in a finally/with block, on error paths too, and close a socket as "
-        f"soon as a read returns EOF (the peer has closed it). Then {restart}. Watch the leak "
-        f"with {watch}.",
+        suggestion=f"{fix} {restart[:1].upper()}{restart[1:]}. Watch the leak with {watch}.",
     )
 
 
 def _connections(
     facts: Facts, host: HostTarget, t: Thresholds, _extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
-    tw, ss, cw = facts["time_wait"], facts["syn_sent"], facts["close_wait"]
-    if base := _base(TCP_TIME_WAIT_HIGH, "TIME-WAIT", tw, t.time_wait_warning, facts, host):
-        yield _time_wait(base, tw)
+    ss, cw = facts["syn_sent"], facts["close_wait"]
+    if found := _time_wait(facts, t, host):
+        yield found
     if base := _base(TCP_SYN_SENT_HIGH, "SYN-SENT", ss, t.syn_sent_warning, facts, host):
         yield _syn_sent(base, ss)
     if base := _base(TCP_CLOSE_WAIT_HIGH, "CLOSE-WAIT", cw, t.close_wait_warning, facts, host):

@@ -3,7 +3,9 @@
 A group at or above `log_repeat_warning` occurrences is a warning, at ten times that a
 critical. When every error is a timeout (or a reset connection) and none has a stack
 trace, the code is probably fine and something it waits on is not: the seed's routine says
-suspect the network, a dependency or pool exhaustion, and correlate by request id.
+suspect the network, a dependency or pool exhaustion, and correlate by request id. sshd
+scanner noise (probes.logwords) is never an error group: it is counted apart and only
+mentioned. The command each finding suggests selects the lines the detector counted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
+from ssh_probes.probes import logwords
 from ssh_probes.rules.base import SOURCE_UNAVAILABLE, Rule, Thresholds, level
 
 LOG_ERRORS = Code(
@@ -38,9 +41,20 @@ def _where(group: dict[str, Any], window_min: int) -> str:
     if source.startswith("journal:"):
         unit = source.removeprefix("journal:")
         flag = "-u" if "." in unit else "-t"
-        return f"journalctl {flag} {shlex.quote(unit)} -p err --since '-{window_min}min' --no-pager"
-    pattern = "'ERROR|FATAL|CRITICAL|Exception|Traceback'"
-    return f"grep -n -E {pattern} -- {shlex.quote(source)} | tail -n 50"
+        journal = f"journalctl {flag} {shlex.quote(unit)}"
+        if group.get("found_by") == "priority":
+            return f"{journal} -p err --since '-{window_min}min' --no-pager"
+        # stdout of a service: journald stored it at info, so select by the same words.
+        return (
+            f"{journal} -p 4..7 --since '-{window_min}min' --no-pager | {logwords.grep_command()}"
+        )
+    return f"{logwords.grep_command(source)} | tail -n 50"
+
+
+def _noise(facts: Facts) -> str:
+    """`. Not counted: 312 line(s) of sshd scanner noise.` (or nothing)."""
+    total = int(facts.get("noise_total") or 0)
+    return f". Not counted: {total} line(s) of sshd scanner noise." if total else ""
 
 
 def _suggestion(facts: Facts, top: list[dict[str, Any]]) -> str:
@@ -116,7 +130,8 @@ def _logs(
             f"{facts.get('errors_total')} error(s) in {facts.get('groups_total')} group(s) ({kind})"
         ),
         detail="The same error repeats: "
-        + "; ".join(f"{g['count']}x in {g['source']}: {g['message'][:120]}" for g in top),
+        + "; ".join(f"{g['count']}x in {g['source']}: {g['message'][:120]}" for g in top)
+        + _noise(facts),
         evidence={
             "groups": [
                 {
@@ -138,6 +153,7 @@ def _logs(
             "only_timeouts": facts.get("only_timeouts"),
             "stack_traces": facts.get("stack_traces"),
             "threshold": t.log_repeat_warning,
+            "noise_total": facts.get("noise_total", 0),
         },
         suggestion=_suggestion(facts, top),
         host=host.name,

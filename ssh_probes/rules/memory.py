@@ -19,14 +19,16 @@ MEM_PRESSURE = Code(
     "Memory pressure",
     "Little memory available: the kernel reclaims cache aggressively and may OOM-kill.",
     "Find the largest RSS (`ps -eo pid,rss,cmd --sort=-rss | head`); fix the leak or add memory; "
-    "set container memory limits deliberately.",
+    "set container memory limits deliberately; drain traffic before restarting anything, and "
+    "never restart a database to free memory (tune it or fail over).",
 )
 
 MEM_SWAPPING = Code(
     "mem.swapping",
     "host",
     "Swapping",
-    "Pages move to and from swap while running: everything touching them slows down.",
+    "Pages move to and from swap at a rate that matters (256 pages/s and 512 pages in the window "
+    "by default): everything touching them slows down. A few pages in one window are not this.",
     "Reduce memory use or add RAM; `vmstat 1` (si/so) confirms; lower vm.swappiness only after the"
     " cause is known.",
 )
@@ -81,6 +83,7 @@ def _pressure(
             "mem_available_kb": facts["mem_available_kb"],
             "mem_available_pct": pct,
             "mem_available_estimated": facts.get("mem_available_estimated", False),
+            "zfs_arc_reclaimable_kb": facts.get("zfs_arc_reclaimable_kb"),
             "swap_total_kb": facts.get("swap_total_kb"),
             "swap_free_kb": facts.get("swap_free_kb"),
             "top_rss": top,
@@ -88,8 +91,12 @@ def _pressure(
         suggestion=(
             f"Find what holds the memory.{biggest} Inspect with "
             f"`ps -o pid,ppid,cmd,%cpu,%mem,rss {first}` and `free -h`; check "
-            "`journalctl -k | grep -i oom` for kills so far. Fix the leak or restart the "
-            "offender, add memory, or cap it (systemd MemoryMax=, docker --memory)."
+            "`journalctl -k | grep -i oom` for kills so far. Fix the leak, add memory, or cap "
+            "the offender (systemd MemoryMax=, docker --memory). Before restarting it, drain "
+            "its traffic (take it out of the load balancer) since a restart drops the requests "
+            "in flight. If the offender is the database, do not restart it: lower its memory "
+            "settings (shared_buffers, work_mem x connections, innodb_buffer_pool_size), end "
+            "runaway sessions, or fail over to a replica first."
         ),
         host=host.name,
     )
@@ -103,8 +110,9 @@ def _swapping(
         return
     swap_in, swap_out = (r or 0.0 for r in rates)
     total = swap_in + swap_out
+    moved = total * float(facts.get("window_s") or 0.0)
     severity = level(total, t.swap_pages_per_s_warning, t.swap_pages_per_s_critical)
-    if severity is None:
+    if severity is None or moved < t.swap_min_pages:
         return
     top, named = top_rss(procs)
     biggest = f" Largest RSS: {named}." if named else ""
@@ -122,6 +130,7 @@ def _swapping(
         "on the disk.",
         evidence={
             "swap_in_pages_per_s": swap_in,
+            "pages_moved": round(moved),
             "swap_out_pages_per_s": swap_out,
             "major_faults_per_s": facts.get("major_faults_per_s"),
             "swap_used_kb": used,

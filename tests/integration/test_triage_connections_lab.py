@@ -59,22 +59,31 @@ def close_wait(lab_host: LabHost) -> Iterator[int]:
         yield pid
 
 
-async def test_time_wait_storm_names_the_server_port(lab_host: LabHost) -> None:
+@pytest.fixture
+def narrow_port_range(lab_host: LabHost) -> Iterator[tuple[int, int]]:
+    """400 ephemeral ports in the host's namespace (the range is per network namespace)."""
+    low, high = 40000, 40399
+    lab_host.exec(["sysctl", "-q", "-w", f"net.ipv4.ip_local_port_range={low} {high}"])
+    yield low, high
+    lab_host.exec(["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=32768 60999"])
+
+
+async def test_time_wait_storm_uses_up_the_port_range_towards_one_upstream(
+    lab_host: LabHost, narrow_port_range: tuple[int, int]
+) -> None:
     seen = faults.time_wait_storm(lab_host, STORM_PORT, STORM_N, at_least=210)
-    found = tcp_findings(
-        await triage.run(target_for(lab_host), options(replace(CALM, time_wait_warning=200)))
-    )
+    found = tcp_findings(await triage.run(target_for(lab_host), options()))
     assert set(found) == {"tcp.time_wait_high"}
     storm = found["tcp.time_wait_high"]
-    assert storm.severity == "warning"  # at most 300, under 5 x 200
-    top = storm.evidence["peers"][0]
-    assert {k: top[k] for k in ("address", "port", "loopback")} == {
-        "address": "127.0.0.1",
-        "port": STORM_PORT,
-        "loopback": True,
-    }
-    assert top["count"] >= seen  # closing sockets may still turn into TIME-WAIT meanwhile
-    assert f"127.0.0.1:{STORM_PORT}" in storm.title
+    # 210..300 of 400 ports: 52-75%, over the 50% warning, under the 80% critical.
+    assert storm.severity == "warning"
+    assert storm.evidence["port_range"] == list(narrow_port_range)
+    assert storm.evidence["port_range_size"] == 400
+    assert storm.evidence["port_range_assumed"] is False
+    assert storm.evidence["upstream"] == {"address": "127.0.0.1", "port": STORM_PORT}
+    assert storm.evidence["count"] >= seen  # closing sockets may still turn into TIME-WAIT
+    assert f"TIME-WAIT towards 127.0.0.1:{STORM_PORT}" in storm.title
+    assert "of the 400 ephemeral ports (40000-40399)" in storm.title
     assert f"towards 127.0.0.1:{STORM_PORT}" in storm.suggestion
     assert storm.host == lab_host.name
 
@@ -116,6 +125,7 @@ async def test_close_wait_leak_names_the_process(lab_host: LabHost, close_wait: 
     assert f"leaky-api (pid {pid}" in leak.title
     assert f"ls -l /proc/{pid}/fd | wc -l" in leak.suggestion
     assert f"restart leaky-api (pid {pid})" in leak.suggestion
+    assert "drain its traffic first" in leak.suggestion  # before the restart, not after
 
 
 async def test_close_wait_is_critical_at_five_times_the_threshold(

@@ -25,9 +25,19 @@ def out(stdout: str, status: int = 0, stderr: str = "") -> CommandResult:
 def test_window_is_an_argv_element_not_shell_text(name: str) -> None:
     probe = build(name, ProbeConfig(sample_window_s=0.3))
     assert probe.command[:2] == ("sh", "-c")
-    assert probe.command[3:] == ("sh", "0.3")
-    assert 'sleep "$1"' in probe.command[2]
+    # stat sleeps half the window twice, reading the run queue in between.
+    window, sleep = (
+        (("sh", "0.3", "0.15"), 'sleep "$2"') if name == "stat" else (("sh", "0.3"), 'sleep "$1"')
+    )
+    assert probe.command[3:] == window
+    assert sleep in probe.command[2]
     assert probe.timeout_s > 0.3
+
+
+def test_run_queue_is_sampled_mid_window_too() -> None:
+    facts = parse_stat(out((OUTPUTS / "stat" / "this-machine-mid-sample.txt").read_text()))
+    assert len(facts["procs_running_samples"]) == len(facts["procs_blocked_samples"]) == 3
+    assert facts["procs_running"] == facts["procs_running_samples"][-1]
 
 
 def test_older_kernel_without_steal_memavailable_or_swap_counters() -> None:
@@ -51,8 +61,11 @@ def test_older_kernel_without_steal_memavailable_or_swap_counters() -> None:
 
 def test_cpu_percentages_add_up() -> None:
     facts = parse_stat(out(STAT_TXT))
-    total = sum(v for k, v in facts.items() if k.endswith("_pct") and k != "mem_available_pct")
+    shares = ("mem_available_pct", "busy_pct")
+    total = sum(v for k, v in facts.items() if k.endswith("_pct") and k not in shares)
     assert abs(total - 100.0) < 1.0
+    busy = ("user", "nice", "system", "irq", "softirq")
+    assert abs(facts["busy_pct"] - sum(facts[f"{k}_pct"] for k in busy)) < 0.2
 
 
 @pytest.mark.parametrize(

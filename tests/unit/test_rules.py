@@ -74,20 +74,12 @@ def test_over_threshold_picks_mounts_for_du() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("load1", "cpus", "expected"),
-    [
-        (1.9, 2, []),
-        (2.0, 2, [("cpu.saturated", "warning")]),
-        (3.99, 2, [("cpu.saturated", "warning")]),
-        (4.0, 2, [("cpu.saturated", "critical")]),
-        (0.5, 1, []),
-    ],
-    ids=["below", "at-warning", "below-critical", "at-critical", "one-cpu-idle"],
-)
-def test_load_per_core(load1: float, cpus: int, expected: list[tuple[str, str]]) -> None:
-    facts = {**golden("load", "this-machine"), "load1": load1, "cpus": cpus}
-    assert codes(evaluate([result("load", facts)], HOST)) == expected
+@pytest.mark.parametrize("load1", [1.9, 2.0, 4.0, 40.0], ids=["below", "2x", "4x", "20x"])
+def test_load_alone_is_never_saturation(load1: float) -> None:
+    # The load average counts D-state tasks and lags a burst: without the stat probe's
+    # sample of busy time and run queue there is nothing to conclude from it.
+    facts = {**golden("load", "this-machine"), "load1": load1, "cpus": 2}
+    assert codes(evaluate([result("load", facts)], HOST)) == []
 
 
 def test_expected_ports_against_real_listeners() -> None:

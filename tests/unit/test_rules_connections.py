@@ -43,17 +43,29 @@ CASES = {
     # A quiet machine: a couple of TIME-WAIT and ESTAB sockets are normal.
     "root-namespace-healthy": Case("root-namespace", Thresholds(), []),
     "storm-under-default-threshold": Case("time-wait-storm", Thresholds(), []),
+    # An old capture without the port range: Linux's default range (28,232 ports) is assumed,
+    # so the 250 sockets towards 127.0.0.1:8081 are 0.89% of it.
     "storm-warning": Case(
         "time-wait-storm",
-        Thresholds(time_wait_warning=200),
+        Thresholds(time_wait_port_share_warning_pct=0.8, time_wait_port_share_critical_pct=5),
         [("tcp.time_wait_high", "warning")],
-        ["250 TIME-WAIT", "127.0.0.1:8081 (250)", "keep-alive", "net.ipv4.tcp_tw_reuse"],
+        [
+            "250 TIME-WAIT towards 127.0.0.1:8081",
+            "28,232 ephemeral ports (32768-60999) (assumed",
+            "keep-alive",
+            "net.ipv4.tcp_tw_reuse",
+            "dst 127.0.0.1",
+        ],
     ),
-    "storm-critical-at-5x": Case(
-        "time-wait-storm", Thresholds(time_wait_warning=50), [("tcp.time_wait_high", "critical")]
+    "storm-critical": Case(
+        "time-wait-storm",
+        Thresholds(time_wait_port_share_warning_pct=0.5, time_wait_port_share_critical_pct=0.88),
+        [("tcp.time_wait_high", "critical")],
     ),
-    "storm-just-below-5x": Case(
-        "time-wait-storm", Thresholds(time_wait_warning=51), [("tcp.time_wait_high", "warning")]
+    "storm-just-below-critical": Case(
+        "time-wait-storm",
+        Thresholds(time_wait_port_share_warning_pct=0.5, time_wait_port_share_critical_pct=0.89),
+        [("tcp.time_wait_high", "warning")],
     ),
     "syn-sent-warning": Case(
         "syn-sent-blackhole",
@@ -140,7 +152,7 @@ def test_output_cut_by_the_cap_counts_whole_lines_and_says_at_least() -> None:
     findings = evaluate(
         [ProbeResult("connections", HOST.name, True, facts=facts)],
         HOST,
-        Thresholds(time_wait_warning=10),
+        Thresholds(time_wait_port_share_warning_pct=0.01),
     )
     assert findings[0].title.startswith("at least ")
 
@@ -184,3 +196,15 @@ def test_summary_lines() -> None:
     assert lines[0] == "50 TCP connections: 25 FIN-WAIT-2, 25 CLOSE-WAIT"
     assert lines[1].startswith("CLOSE-WAIT 25: ") and lines[1].endswith("leaky-api[25480]")
     assert connections_lines(golden("root-namespace"))[0].startswith("4 TCP connections")
+
+
+def test_an_ss_without_exclude_falls_back_to_every_socket() -> None:
+    facts = golden("ss-without-exclude")
+    assert facts["time_wait"]["count"] == facts["states"]["TIME-WAIT"] > 0
+    assert facts["port_range_assumed"] is False
+
+
+def test_a_failing_ss_is_an_error_not_an_empty_host() -> None:
+    out = "@@tb range 32768\t60999\n@@tb sockets\n"
+    with pytest.raises(ValueError, match="ss: not found"):
+        parse(CommandResult(out, "sh: 1: ss: not found\n", 127, 0.01))

@@ -50,43 +50,63 @@ def test_healthy_host_has_no_warning() -> None:
     assert serious(run(load=LOAD, stat=STAT, processes=BUSYBOX)) == []
 
 
-# (load1, procs_running samples) on 2 CPUs -> (severity, basis) of the single cpu.saturated.
-SATURATION: dict[str, tuple[float, list[int | None], tuple[str, str] | None]] = {
-    "calm": (1.0, [2, 2], None),
-    "load-just-below": (1.99, [1, 1], None),
-    "load-at-warning": (2.0, [1, 1], ("warning", "load")),
-    "load-below-critical": (3.99, [1, 1], ("warning", "load")),
-    "load-at-critical": (4.0, [1, 1], ("critical", "load")),
-    "queue-below": (0.1, [2, 2], None),  # the reader does not count: 1 runnable on 2 CPUs
-    "queue-at-warning": (0.1, [3, 3], ("warning", "run_queue")),
-    "queue-at-critical": (0.1, [5, 5], ("critical", "run_queue")),
-    "queue-transient-spike": (0.1, [9, 2], None),  # triage's own probes in the first sample
-    "queue-worse-than-load": (2.5, [7, 7], ("critical", "run_queue")),
-    "load-worse-than-queue": (4.5, [3, 3], ("critical", "load")),
-    "both-warning-higher-wins": (2.2, [4, 4], ("warning", "run_queue")),
-    "queue-missing-samples": (0.1, [None, None], None),
+# (busy %, procs_running samples, load1) on 2 CPUs -> severity of the single cpu.saturated.
+SATURATION: dict[str, tuple[float, list[int | None], float, str | None]] = {
+    "calm": (10.0, [2, 2], 1.0, None),
+    "queue-below": (99.0, [2, 2], 0.1, None),  # the reader does not count: 1 on 2 CPUs
+    "queue-at-warning": (95.0, [3, 3], 0.1, "warning"),
+    "queue-at-critical": (95.0, [5, 5], 0.1, "critical"),
+    "busy-just-below": (89.9, [5, 5], 9.0, None),
+    "busy-at-threshold": (90.0, [5, 5], 9.0, "critical"),
+    "queue-transient-spike": (95.0, [9, 2], 0.1, None),  # triage's own probes, first sample
+    "queue-missing-samples": (99.0, [None, None], 9.0, None),
+    # Load lags: right after a burst the 1-minute load is high and the CPUs are idle.
+    "after-a-burst": (3.0, [1, 1], 6.5, None),
+    # Load counts D-state tasks: high load, idle CPUs waiting on I/O.
+    "load-from-io-waits": (8.0, [1, 1], 9.1, None),
 }
 
 
 @pytest.mark.parametrize("case", list(SATURATION), ids=list(SATURATION))
-def test_one_cpu_saturated_from_load_or_run_queue(case: str) -> None:
-    load1, samples, expected = SATURATION[case]
+def test_saturation_is_busy_time_and_run_queue_not_load(case: str) -> None:
+    busy, samples, load1, expected = SATURATION[case]
     findings = run(
-        load={**LOAD, "load1": load1},
-        stat={**STAT, "procs_running_samples": samples},
+        load={**LOAD, "load1": load1, "load5": 2.0, "load15": 1.0},
+        stat={**STAT, "busy_pct": busy, "procs_running_samples": samples},
         processes=PROCS,
     )
     saturated = [f for f in findings if f.code == "cpu.saturated"]
     if expected is None:
         assert saturated == []
         return
-    assert len(saturated) == 1
-    finding = saturated[0]
-    assert (finding.severity, finding.evidence["basis"]) == expected
-    # Both measures are in the evidence whichever decided.
+    (finding,) = saturated
+    assert finding.severity == expected
+    assert finding.evidence["basis"] == "run_queue"
+    assert finding.evidence["busy_pct"] == busy
+    # The load is context, with its trend.
     assert finding.evidence["load1"] == load1
+    trend = "rising" if load1 > 2.4 else "falling"  # against load5 2.0
+    assert finding.evidence["load_trend"] == trend
+    assert f"load {load1:.2f}/2.00/1.00 (1/5/15 min, {trend})" in finding.title
     assert finding.evidence["procs_running_samples"] == samples
-    assert finding.evidence["load_per_core"] == round(load1 / 2, 3)
+
+
+def test_issue_example_io_bound_host_is_not_saturated() -> None:
+    # Load 9.1 on 4 CPUs, 70% idle, 22% iowait, D-state tasks: storage, not CPU.
+    stat = {
+        **STAT,
+        "cpus": 4,
+        "user_pct": 6.0,
+        "system_pct": 2.0,
+        "idle_pct": 70.0,
+        "iowait_pct": 22.0,
+        "busy_pct": 8.0,
+        "procs_running_samples": [2, 2],
+        "procs_blocked": 7,
+        "procs_blocked_samples": [8, 7],
+    }
+    load = {**LOAD, "load1": 9.1, "load5": 8.7, "load15": 6.0, "cpus": 4}
+    assert serious(run(load=load, stat=stat, processes=PROCS)) == [("cpu.iowait_high", "warning")]
 
 
 def test_real_saturated_capture_names_the_busy_loops() -> None:
@@ -94,10 +114,13 @@ def test_real_saturated_capture_names_the_busy_loops() -> None:
     assert finding.severity == "critical"
     assert finding.evidence["run_queue"] == 6
     assert finding.evidence["run_queue_per_core"] == 3.0
-    assert finding.evidence["load_per_core"] == 0.07
-    assert finding.title.startswith("run queue 6 on 2 CPU(s): 3.00 per core")
+    assert finding.evidence["busy_pct"] == 100.0
+    assert finding.title.startswith(
+        "CPU 100% busy over 1.04s with 6 runnable task(s) on 2 CPU(s): 3.00 per core"
+    )
     assert "pid 4 python3 (39.4%), pid 5 python3 (29.8%)" in finding.suggestion
     assert "`top -H -p 4`" in finding.suggestion
+    assert "drain" in finding.suggestion
     assert [p["pid"] for p in finding.evidence["top_cpu"]] == [4, 5, 3, 7, 2]
 
 
@@ -109,29 +132,56 @@ def test_thresholds_come_from_settings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("probes", "expected_basis", "named"),
+    ("probes", "named"),
     [
-        ({"stat": BUSY_STAT, "processes": PROCS}, "run_queue", 4),
-        ({"stat": BUSY_STAT}, "run_queue", None),
-        ({"stat": BUSY_STAT, "processes": BUSYBOX}, "run_queue", 6),
-        ({"load": {**LOAD, "load1": 5.0}, "processes": PROCS}, "load", 4),
-        (
-            {"load": {**LOAD, "load1": 5.0}, "stat": {"available": False, "why": "no /proc"}},
-            "load",
-            None,
-        ),
+        ({"stat": BUSY_STAT, "processes": PROCS}, 4),
+        ({"stat": BUSY_STAT}, None),
+        ({"stat": BUSY_STAT, "processes": BUSYBOX}, 6),
     ],
-    ids=["no-load-probe", "no-processes", "busybox-ps", "no-stat", "stat-unavailable"],
+    ids=["no-load-probe", "no-processes", "busybox-ps"],
 )
-def test_missing_facts_still_give_one_finding(
-    probes: dict[str, Facts], expected_basis: str, named: int | None
-) -> None:
+def test_missing_facts_still_give_one_finding(probes: dict[str, Facts], named: int | None) -> None:
     finding = only(run(**probes), "cpu.saturated")
-    assert finding.evidence["basis"] == expected_basis
+    assert finding.evidence["basis"] == "run_queue"
     if named is None:
         assert "Busiest" not in finding.suggestion and "-p PID" in finding.suggestion
     else:
         assert f"Busiest now: pid {named} python3 (" in finding.suggestion
+
+
+def test_without_the_stat_sample_load_gives_nothing() -> None:
+    unavailable = {"available": False, "why": "no /proc"}
+    assert serious(run(load={**LOAD, "load1": 5.0}, processes=PROCS)) == []
+    assert serious(run(load={**LOAD, "load1": 5.0}, stat=unavailable)) == []
+
+
+STEAL = [(9.9, None), (10.0, "warning"), (24.9, "warning"), (25.0, "critical")]
+
+
+@pytest.mark.parametrize(("pct", "severity"), STEAL, ids=[str(p) for p, _ in STEAL])
+def test_steal(pct: float, severity: str | None) -> None:
+    findings = [f for f in run(stat={**STAT, "steal_pct": pct}) if f.code == "cpu.steal_high"]
+    assert [f.severity for f in findings] == ([severity] if severity else [])
+    if findings:
+        assert f"{pct:g}% of CPU time stolen" in findings[0].title
+        assert "`vmstat 1 5`" in findings[0].suggestion
+
+
+BLOCKED = [([3, 9], 2.0, None), ([4, 5], 2.0, "warning"), ([16, 20], 2.0, "critical")]
+BLOCKED += [([9, 9], 20.0, None)]  # iowait_high names them instead
+
+
+@pytest.mark.parametrize(
+    ("samples", "iowait", "severity"), BLOCKED, ids=["below", "warning", "critical", "iowait"]
+)
+def test_blocked_io(samples: list[int], iowait: float, severity: str | None) -> None:
+    stat = {**STAT, "procs_blocked_samples": samples, "procs_blocked": samples[1]}
+    stat["iowait_pct"] = iowait
+    found = [f for f in run(stat=stat, load=LOAD) if f.code == "proc.blocked_io"]
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if found:
+        assert f"{min(samples)} task(s) blocked" in found[0].title
+        assert "D state" in found[0].title and "mount -t nfs" in found[0].suggestion
 
 
 def test_unavailable_stat_is_info_only() -> None:
@@ -193,13 +243,15 @@ def test_memory_pressure_names_rss_from_busybox_and_configurable() -> None:
     )
 
 
+# Pages per second in and out over the capture's 1.01 s window.
 SWAP = [
     (None, None, None),
-    (0.0, 99.9, None),
-    (60.0, 40.0, "warning"),
+    (0.0, 255.9, None),
+    (20.0, 40.0, None),  # a few pages in one window are not swapping
+    (156.0, 100.0, None),  # 256 pages/s but only 258 pages moved: under the 512 minimum
     (0.0, 999.9, "warning"),
-    (500.0, 500.0, "critical"),
-    (None, 1200.0, "critical"),
+    (1500.0, 1500.0, "critical"),
+    (None, 2600.0, "critical"),
 ]
 
 

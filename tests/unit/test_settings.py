@@ -86,8 +86,8 @@ def test_threshold_and_probe_settings_default_to_the_documented_values() -> None
 def test_threshold_setting_reaches_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.service import triage_options
 
-    monkeypatch.setenv("TRIAGEBOT_TIME_WAIT_WARNING", "50")
+    monkeypatch.setenv("TRIAGEBOT_TIME_WAIT_PORT_SHARE_WARNING_PCT", "30")
     monkeypatch.setenv("TRIAGEBOT_SAMPLE_WINDOW_S", "0.25")
     opts = triage_options(load_settings())
-    assert opts.thresholds.time_wait_warning == 50
+    assert opts.thresholds.time_wait_port_share_warning_pct == 30
     assert opts.probe_config.sample_window_s == 0.25
