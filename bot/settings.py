@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     close_wait_warning: int = Field(default=20, ge=1)
     log_repeat_warning: int = Field(default=5, ge=1)
     docker_restarts_warning: int = Field(default=3, ge=1)
+    fd_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    fd_critical_pct: float = Field(default=98.0, gt=0, le=100)
+    conntrack_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    conntrack_critical_pct: float = Field(default=98.0, gt=0, le=100)
+    clock_skew_warning_s: float = Field(default=2.0, gt=0)
+    clock_skew_critical_s: float = Field(default=30.0, gt=0)
+    service_restarts_critical: int = Field(default=5, ge=1)
 
     # Probe windows.
     sample_window_s: float = Field(default=1.0, gt=0, le=30)
