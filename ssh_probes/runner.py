@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ssh_probes.errors import ExecutorError
 from ssh_probes.executor import Executor
@@ -15,17 +16,28 @@ from ssh_probes.redact import Redactor
 async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
     """Run one probe; timeouts, unreachable hosts and parse errors are results, not raises."""
     started = time.monotonic()
+    sent = time.time()
     try:
         out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
     except ExecutorError as exc:
         return interpret(probe, host, None, started, error=f"{exc.code}: {exc.detail}")
-    return interpret(probe, host, out, started)
+    return interpret(probe, host, out, started, sent=sent)
 
 
 def interpret(
-    probe: Probe, host: HostTarget, out: CommandResult | None, started: float, error: str = ""
+    probe: Probe,
+    host: HostTarget,
+    out: CommandResult | None,
+    started: float,
+    error: str = "",
+    sent: float | None = None,
 ) -> ProbeResult:
-    """The ProbeResult of one probe's output (None: it could not run, `error` says why)."""
+    """The ProbeResult of one probe's output (None: it could not run, `error` says why).
+
+    `sent` is the bot's wall clock when the command was sent; a clocked probe's facts get it
+    with the time now (`bot_clock`): the host read its clock somewhere in between.
+    """
+    received = time.time()
     # One redactor for everything this result keeps: its count is what the report shows.
     redactor = Redactor()
 
@@ -63,6 +75,8 @@ def interpret(
         why = out.stderr.strip().splitlines()[-1:] or [str(exc)]
         status = f"exit {out.exit_status}: " if out.exit_status else "could not parse output: "
         return result(False, error=status + why[0], raw=raw, truncated=out.truncated)
+    if probe.clocked and sent is not None:
+        facts = {**facts, "bot_clock": {"sent": round(sent, 6), "received": round(received, 6)}}
     return result(True, facts=facts, raw=raw, truncated=out.truncated)
 
 
@@ -76,6 +90,27 @@ async def run_probes(
     """
     many = getattr(executor, "run_many", None)
     if many is None or len(probes) < 2:
+        return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
+    # A clocked probe gets a round trip of its own: in a batch the host reads its clock at the
+    # start and the answer comes back after the slowest probe (the sample window), which would
+    # hide seconds of skew inside the interval.
+    together = [p for p in probes if not p.clocked]
+    alone = [p for p in probes if p.clocked]
+    batched, own = await asyncio.gather(
+        _batch(executor, many, together, host),
+        asyncio.gather(*(run_probe(executor, p, host) for p in alone)),
+    )
+    done = {
+        id(p): r for p, r in [*zip(together, batched, strict=True), *zip(alone, own, strict=True)]
+    }
+    return [done[id(p)] for p in probes]
+
+
+async def _batch(
+    executor: Executor, many: Any, probes: Sequence[Probe], host: HostTarget
+) -> list[ProbeResult]:
+    """`probes` in one remote session (one alone needs no batch)."""
+    if len(probes) < 2:
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
     started = time.monotonic()
     try:

@@ -14,6 +14,7 @@ from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
 from ssh_probes.rules import (
     base,
+    clock,
     connections,
     cpu,
     disk,
@@ -51,6 +52,7 @@ CODES: tuple[Code, ...] = (
     *connections.CODES,
     *docker.CODES,
     *kernel.CODES,
+    *clock.CODES,
     *limits.CODES,
     *services.CODES,
     *logs.CODES,
@@ -65,6 +67,7 @@ RULES: dict[str, Rule] = {
     **docker.RULES,
     **connections.RULES,
     **kernel.RULES,
+    **clock.RULES,
     **limits.RULES,
     **services.RULES,
     **logs.RULES,
