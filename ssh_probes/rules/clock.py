@@ -1,9 +1,10 @@
 """Clock rule: clock.skew, from the host's reading and the bot's clock around the call.
 
-The host read its clock at some instant inside [sent, received] of the bot's clock (plus the
-reading's own precision). Only the distance outside that interval counts as skew: a slow round
-trip widens the interval and never creates skew. An NTP that is not synchronised is a warning
-even when the clocks agree today: it drifts, and TLS, tokens and log correlation break with it.
+The host read its clock at some instant inside [sent, received] of the bot's clock (give or
+take the reading's own precision). Only the distance outside that interval counts as skew: a
+slow round trip widens the interval and never creates skew. An NTP that is not synchronised
+is a warning even when the clocks agree today: it drifts, and TLS, tokens and log
+correlation break with it.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def skew_s(facts: Facts) -> float | None:
     bot = facts.get("bot_clock")
     if not bot:
         return None
+    # A reading truncated to `precision` (whole seconds from busybox) means [host, host + p).
     host = float(facts["host_time"])
     precision = float(facts.get("precision_s") or 0)
-    low, high = float(bot["sent"]), float(bot["received"]) + precision
-    if host < low:
-        return round(host - low, 3)
-    if host > high:
-        return round(host - high, 3)
+    sent, received = float(bot["sent"]), float(bot["received"])
+    if host + precision < sent:
+        return round(host + precision - sent, 3)
+    if host > received:
+        return round(host - received, 3)
     return 0.0
 
 
