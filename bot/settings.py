@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
     http_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
     http_total_timeout_s: float = Field(default=20.0, gt=0, le=600)
     http_slow_threshold_s: float = Field(default=1.0, gt=0, le=600)
+    # tls.expiring: days left on a served certificate; a private CA's bundle to trust too.
+    tls_expiry_warning_days: float = Field(default=14.0, gt=0, le=3650)
+    tls_expiry_critical_days: float = Field(default=3.0, ge=0, le=3650)
+    ca_file: Path | None = None
     # dig: per-query timeout.
     dns_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
@@ -137,6 +142,17 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
     )
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            ssl.create_default_context(cafile=str(value))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"not a readable PEM CA bundle: {value} ({exc})") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

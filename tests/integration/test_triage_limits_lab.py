@@ -74,8 +74,8 @@ async def test_listener_that_stopped_accepting(host: LabHost) -> None:
     )
     start(
         host,
-        "import socket,time;s=socket.socket();s.bind(('0.0.0.0',%d));s.listen(1);"
-        "time.sleep(120)" % PORT,
+        f"import socket,time;s=socket.socket();s.bind(('0.0.0.0',{PORT}));s.listen(1);"
+        "time.sleep(120)",
     )
     wait_for(
         lambda: f":{PORT}" in host.exec(["ss", "-H", "-lnt", f"sport = :{PORT}"]).stdout,
@@ -105,8 +105,8 @@ async def test_process_at_its_open_files_limit(host: LabHost) -> None:
     start(
         host,
         "import resource,time;resource.setrlimit(resource.RLIMIT_NOFILE,(64,64));"
-        "f=[open('/dev/null') for _ in range(60)];open('/tmp/tb-fd-ready-%d','w').close();"
-        "time.sleep(120)" % host.index,
+        "f=[open('/dev/null') for _ in range(60)];"
+        f"open('/tmp/tb-fd-ready-{host.index}','w').close();time.sleep(120)",
     )
     ready = Path(f"/tmp/tb-fd-ready-{host.index}")
     try:
