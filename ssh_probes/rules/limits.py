@@ -81,14 +81,26 @@ def _recent(signal: dict[str, Any] | None) -> bool:
     return age is not None and age <= 3600
 
 
+def _emfile_in_logs(extra: Mapping[str, Facts]) -> list[dict[str, Any]]:
+    """Log groups (the logs probe) whose message says 'Too many open files' (EMFILE)."""
+    groups = (extra.get("logs") or {}).get("groups") or []
+    return [
+        {k: g.get(k) for k in ("source", "count", "example", "last_seen")}
+        for g in groups
+        if "too many open files" in str(g.get("message", "")).lower()
+    ]
+
+
 def _fds(
     facts: Facts, host: HostTarget, t: Thresholds, extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
-    procs = (facts.get("fds") or {}).get("processes") or []
-    for p in procs:
-        sev = level(p["pct"] or 0, t.fd_warning_pct, t.fd_critical_pct) if p["pct"] else None
+    logs = _emfile_in_logs(extra)
+    said = False
+    for p in (facts.get("fds") or {}).get("processes") or []:
+        sev = level(p["pct"], t.fd_warning_pct, t.fd_critical_pct) if p["pct"] else None
         if sev is None:
             continue
+        said = True
         pid = p["pid"]
         yield FD_EXHAUSTED.finding(
             sev,
@@ -96,7 +108,7 @@ def _fds(
             f"({p['pct']:g} %)",
             detail="At the limit, accept() and open() fail with EMFILE ('Too many open "
             "files'): new connections are refused or reset while the port still listens.",
-            evidence=dict(p),
+            evidence={**p, "logs": logs},
             suggestion=(
                 f"See what it holds: `ls -l /proc/{pid}/fd | awk '{{print $NF}}' | sed "
                 f"'s/:.*//' | sort | uniq -c | sort -n` (sockets growing: a connection leak; "
@@ -108,24 +120,44 @@ def _fds(
         )
     file_nr = facts.get("file_nr")
     kernel = _kernel(extra, "file_max")
-    if file_nr and file_nr["max"]:
-        pct = round(100.0 * file_nr["allocated"] / file_nr["max"], 1)
-        sev = level(pct, t.fd_warning_pct, t.fd_critical_pct)
-        if sev is None and kernel:
-            sev = "critical" if _recent(kernel) else "warning"
-        if sev is not None:
-            yield FD_EXHAUSTED.finding(
-                sev,
-                f"host has {file_nr['allocated']} of fs.file-max {file_nr['max']} file "
-                f"handles ({pct:g} %)" + (" and the kernel hit the limit" if kernel else ""),
-                detail="When the host runs out, every process fails to open files and "
-                "sockets ('VFS: file-max limit reached').",
-                evidence={**file_nr, "pct": pct, "kernel": kernel},
-                suggestion="Raise it now with `sysctl -w fs.file-max=N` (and in "
-                "/etc/sysctl.d/), then find the holder: `for p in /proc/[0-9]*; do echo "
-                "$(ls $p/fd 2>/dev/null | wc -l) $p; done | sort -n | tail`.",
-                host=host.name,
-            )
+    pct = round(100.0 * file_nr["allocated"] / file_nr["max"], 1) if file_nr else None
+    sev = level(pct, t.fd_warning_pct, t.fd_critical_pct) if pct is not None else None
+    if kernel and sev != "critical":
+        sev = "critical" if _recent(kernel) else sev or "warning"
+    if sev is not None:
+        said = True
+        now = (
+            f"host has {file_nr['allocated']} of fs.file-max {file_nr['max']} file handles "
+            f"({pct:g} %)"
+            if file_nr
+            else ""
+        )
+        yield FD_EXHAUSTED.finding(
+            sev,
+            "; ".join(x for x in (now, "the kernel hit fs.file-max" if kernel else "") if x),
+            detail="When the host runs out, every process fails to open files and "
+            "sockets ('VFS: file-max limit reached').",
+            evidence={"file_nr": file_nr, "pct": pct, "kernel": kernel, "logs": logs},
+            suggestion="Raise it now with `sysctl -w fs.file-max=N` (and in "
+            "/etc/sysctl.d/), then find the holder: `for p in /proc/[0-9]*; do echo "
+            "$(ls $p/fd 2>/dev/null | wc -l) $p; done | sort -n | tail`.",
+            host=host.name,
+        )
+    if logs and not said:
+        where = ", ".join(f"{g['source']} ({g['count']})" for g in logs[:3])
+        yield FD_EXHAUSTED.finding(
+            "warning",
+            f"logs say 'Too many open files': {where}; no process is at its limit right now",
+            detail="A process hit its open-files limit within the log window (EMFILE): it "
+            "dropped connections or failed to open files then, and will again under the "
+            "same load; it may have restarted or closed descriptors since.",
+            evidence={"logs": logs, "counted": (facts.get("fds") or {}).get("counted")},
+            suggestion="Find the process that logged it and compare its open files with its "
+            "limit: `ls /proc/PID/fd | wc -l` and `grep 'open files' /proc/PID/limits`; raise "
+            "`LimitNOFILE=` (systemd) or `ulimit -n` if the load is legitimate, or fix the "
+            "descriptor leak.",
+            host=host.name,
+        )
 
 
 def _conntrack(

@@ -295,3 +295,32 @@ def test_clock_parse_refuses_garbage() -> None:
 
     with pytest.raises(ValueError):
         clock.parse(CommandResult("date: invalid\n", "", 1, 0.1))
+
+
+# --- "Too many open files" in the logs points to fd.exhausted ---------------------------------
+
+
+def emfile_logs() -> Facts:
+    facts = copy.deepcopy(golden("logs", "journal-and-files"))
+    group = facts["groups"][0]
+    group.update(
+        message="accept4() failed (<n>: Too many open files)",
+        example="2026/11/25 11:49:50 [crit] 7#7: accept4() failed (24: Too many open files)",
+        source="journal:nginx",
+        count=40,
+    )
+    return facts
+
+
+def test_emfile_in_logs_with_no_process_at_its_limit_now() -> None:
+    findings = run({"limits": golden("limits", "this-machine"), "logs": emfile_logs()})
+    [f] = [f for f in findings if f.code == "fd.exhausted"]
+    assert f.severity == "warning"
+    assert "journal:nginx (40)" in f.title and "no process is at its limit" in f.title
+
+
+def test_emfile_in_logs_is_evidence_of_the_process_finding() -> None:
+    findings = run({"limits": golden("limits", "process-at-fd-limit"), "logs": emfile_logs()})
+    [f] = [f for f in findings if f.code == "fd.exhausted"]
+    assert f.severity == "critical" and "python3" in f.title
+    assert f.evidence["logs"][0]["source"] == "journal:nginx"
