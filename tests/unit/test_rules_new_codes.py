@@ -324,11 +324,3 @@ def test_emfile_in_logs_is_evidence_of_the_process_finding() -> None:
     [f] = [f for f in findings if f.code == "fd.exhausted"]
     assert f.severity == "critical" and "python3" in f.title
     assert f.evidence["logs"][0]["source"] == "journal:nginx"
-
-
-def test_readme_table_lists_every_code() -> None:
-    from commands.knowledge.catalog import CATALOG
-
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    table = readme.split("## Finding codes", 1)[1].split("\n## ", 1)[0]
-    assert [c for c in CATALOG if f"| `{c}` |" not in table] == []
