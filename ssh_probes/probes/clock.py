@@ -4,7 +4,10 @@ The probe is `clocked`: the runner records the bot's wall clock just before the 
 sent and just after its output came back, so the rule can place the host's reading inside
 that interval (the round trip is the uncertainty, not an error). `date` runs first, before
 `timedatectl` (which may wake systemd-timedated), to keep it close to the start.
-busybox `date` may lack %N: the reading is then whole seconds. Without timedatectl, or where
+busybox `date` may lack %N: the reading is then whole seconds. systemd-timesyncd (239+)
+touches /run/systemd/timesync/synchronized once it has synchronised the clock: when that file
+is there, timedatectl (a D-Bus call that may start systemd-timedated) is not run, so a healthy
+timesyncd host pays for one `date` only. Without timedatectl, or where
 it cannot answer (no systemd, systemd before 239 has no `show`), the NTP state is unknown and
 only the comparison with the bot's clock is made.
 """
@@ -17,6 +20,7 @@ MARK = "@@tb "
 
 SCRIPT = r"""
 date +%s.%N
+if [ -e /run/systemd/timesync/synchronized ]; then echo "@@tb timesyncd synchronized"; exit 0; fi
 if ! command -v timedatectl >/dev/null 2>&1; then echo "@@tb timedatectl none"; exit 0; fi
 t=; command -v timeout >/dev/null 2>&1 && t="timeout 3"
 out=$($t timedatectl show 2>&1)
@@ -47,6 +51,9 @@ def parse(result: CommandResult) -> Facts:
     status = ""
     body: list[str] = []
     for line in lines[1:]:
+        if line.startswith(MARK + "timesyncd synchronized"):
+            ntp.update(synchronized=True, enabled=True, can_ntp=True, source="timesyncd")
+            return {"host_time": host_time, "precision_s": precision, "ntp": ntp}
         if line.startswith(MARK + "timedatectl "):
             status = line.split()[-1]
         elif line.strip():

@@ -94,6 +94,7 @@ HEALTHY = [
     ("clock", "busybox"),
     ("clock", "ntp-synchronised"),
     ("clock", "systemd-219-no-show"),
+    ("clock", "timesyncd-synchronized"),
     ("services", "healthy"),
     ("services", "slow-start"),
     ("kernel", "this-machine-dmesg"),
