@@ -2,7 +2,8 @@
 read-only mounts.
 
 One fixed `sh` script: one shell, two `grep`, one `head` and one `sleep` however many
-processes the host has (the per-process work is shell builtins: globbing, `read`):
+processes the host has (the per-process work is shell builtins: globbing, `read`); measured
+at about 9 ms of CPU on a host of 130 processes:
 
 - `/proc/sys/fs/file-nr`: file handles allocated vs fs.file-max (sysctl files answer only a
   read from offset 0, which the shell's `read` does not do: one `head` prints them, each under
