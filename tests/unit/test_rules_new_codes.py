@@ -325,3 +325,24 @@ def test_emfile_in_logs_is_evidence_of_the_process_finding() -> None:
     [f] = [f for f in findings if f.code == "fd.exhausted"]
     assert f.severity == "critical" and "python3" in f.title
     assert f.evidence["logs"][0]["source"] == "journal:nginx"
+
+
+def test_summary_lines_of_the_new_probes() -> None:
+    from bot.render.summaries import summarize
+
+    def lines(probe: str, facts: Facts) -> list[str]:
+        return summarize(ProbeResult(probe, HOST.name, True, facts=facts))
+
+    fd = lines("limits", golden("limits", "process-at-fd-limit"))
+    assert "open files: python3[11613] 65 of 64 (101.6%)" in fd
+    assert "conntrack: 0 of 262144" in fd
+    ro = lines("limits", golden("limits", "ext4-remounted-ro"))
+    assert "read-only: /tmp/h15nc/data (/dev/loop0, ext4)" in ro
+    assert lines("clock", clocked("ntp-unsynchronised", 5.0)) == [
+        "clock +5.0s vs the bot's; NTP NOT synchronised"
+    ]
+    assert lines("services", golden("services", "crash-loop")) == [
+        "orders-worker.service: activating/auto-restart Orders queue worker (27 restarts)"
+    ]
+    kernel = lines("kernel", golden("kernel", "hung-task"))
+    assert kernel[-1].startswith("hung_task: 3 line(s), newest 2026-11-29T17:")
