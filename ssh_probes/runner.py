@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from ssh_probes.errors import ExecutorError
 from ssh_probes.executor import Executor
@@ -91,30 +90,12 @@ async def run_probes(
     many = getattr(executor, "run_many", None)
     if many is None or len(probes) < 2:
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
-    # A clocked probe gets a round trip of its own: in a batch the host reads its clock at the
-    # start and the answer comes back after the slowest probe (the sample window), which would
-    # hide seconds of skew inside the interval.
-    together = [p for p in probes if not p.clocked]
-    alone = [p for p in probes if p.clocked]
-    batched, own = await asyncio.gather(
-        _batch(executor, many, together, host),
-        asyncio.gather(*(run_probe(executor, p, host) for p in alone)),
-    )
-    done = {
-        id(p): r for p, r in [*zip(together, batched, strict=True), *zip(alone, own, strict=True)]
-    }
-    return [done[id(p)] for p in probes]
-
-
-async def _batch(
-    executor: Executor, many: Any, probes: Sequence[Probe], host: HostTarget
-) -> list[ProbeResult]:
-    """`probes` in one remote session (one alone needs no batch)."""
-    if len(probes) < 2:
-        return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
     started = time.monotonic()
+    sent = time.time()
     try:
         outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
     except ExecutorError as exc:
         return [interpret(p, host, None, started, f"{exc.code}: {exc.detail}") for p in probes]
-    return [interpret(p, host, out, started) for p, out in zip(probes, outs, strict=True)]
+    return [
+        interpret(p, host, out, started, sent=sent) for p, out in zip(probes, outs, strict=True)
+    ]

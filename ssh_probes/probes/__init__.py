@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ssh_probes.model import Probe, ProbeConfig
-from ssh_probes.probes.clock import CLOCK
+from ssh_probes.probes.clock import probe as clock_probe
 from ssh_probes.probes.connections import CONNECTIONS
 from ssh_probes.probes.disk import DISK
 from ssh_probes.probes.docker import DOCKER
@@ -45,7 +45,7 @@ FACTORIES: dict[str, ProbeFactory] = {
     "docker": static(DOCKER),
     "kernel": static(KERNEL),
     "limits": lambda c: limits_probe(c),
-    "clock": static(CLOCK),
+    "clock": lambda c: clock_probe(c),
     "services": static(SERVICES),
     "logs": lambda c: logs_probe(c),
     "resolve": static(RESOLVE),

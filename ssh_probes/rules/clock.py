@@ -37,7 +37,9 @@ def skew_s(facts: Facts) -> float | None:
     # A reading truncated to `precision` (whole seconds from busybox) means [host, host + p).
     host = float(facts["host_time"])
     precision = float(facts.get("precision_s") or 0)
-    sent, received = float(bot["sent"]), float(bot["received"])
+    # The host slept `slept_s` after the command reached it, so it read its clock after that.
+    sent = float(bot["sent"]) + float(facts.get("slept_s") or 0)
+    received = float(bot["received"])
     if host + precision < sent:
         return round(host + precision - sent, 3)
     if host > received:

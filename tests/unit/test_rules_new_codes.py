@@ -216,10 +216,12 @@ def test_slow_start_with_many_restarts_is_a_crash_loop() -> None:
 
 
 def clocked(case: str, sent_offset: float, round_trip: float = 0.05) -> Facts:
-    """The golden facts as the runner leaves them: the bot's clock around the call."""
+    """The golden facts as the runner leaves them: the bot's clock around the call. The host
+    read its clock `slept_s` after the command was sent: `sent_offset` is counted from then."""
     facts = copy.deepcopy(golden("clock", case))
-    sent = facts["host_time"] - sent_offset
-    return {**facts, "bot_clock": {"sent": sent, "received": sent + round_trip}}
+    sent = facts["host_time"] - sent_offset - facts["slept_s"]
+    received = sent + facts["slept_s"] + round_trip
+    return {**facts, "bot_clock": {"sent": sent, "received": received}}
 
 
 SKEW = {
@@ -289,6 +291,27 @@ def test_limits_parse_refuses_a_cut_output() -> None:
     text = (OUTPUTS / "limits" / "this-machine.txt").read_text()
     with pytest.raises(ValueError):
         limits.parse(CommandResult(text.split("@@tb unreadable")[0], "", 0, 0.1))
+
+
+def test_clock_read_without_the_wait_claims_no_wait() -> None:
+    """An old busybox `sleep` refuses a fraction: no `slept` line, so no bound from it."""
+    from ssh_probes.model import CommandResult
+
+    facts = clock.parse(CommandResult("1795972853.%N\n@@tb timedatectl none\n", "", 0, 0.1))
+    assert facts["slept_s"] == 0.0 and facts["precision_s"] == 1.0
+    bot = {"sent": 1795972852.9, "received": 1795972853.9}
+    assert skew_s({**facts, "bot_clock": bot}) == 0.0
+
+
+def test_a_reading_at_the_end_of_the_window_narrows_the_interval() -> None:
+    """Sent at t, answered at t + 1.3 (the batch's sample window): a host 1.5 s behind read
+    its clock after its 1 s wait and says t - 0.5. Counting the wait, the skew is -1.5 s;
+    taking [t, t + 1.3] as the interval it would look like -0.5 s."""
+    facts = copy.deepcopy(golden("clock", "ntp-synchronised"))  # slept 1 s
+    t = facts["host_time"] + 0.5
+    bot = {"sent": t, "received": t + 1.3}
+    assert skew_s({**facts, "bot_clock": bot}) == pytest.approx(-1.5)
+    assert skew_s({**facts, "slept_s": 0.0, "bot_clock": bot}) == pytest.approx(-0.5)
 
 
 def test_clock_parse_refuses_garbage() -> None:
