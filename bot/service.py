@@ -152,6 +152,9 @@ def http_options(settings: Settings) -> HttpOptions:
         read_timeout_s=settings.http_read_timeout_s,
         total_timeout_s=settings.http_total_timeout_s,
         slow_threshold_s=settings.http_slow_threshold_s,
+        ca_file=str(settings.ca_file) if settings.ca_file else None,
+        tls_expiry_warning_days=settings.tls_expiry_warning_days,
+        tls_expiry_critical_days=settings.tls_expiry_critical_days,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     close_wait_warning: int = Field(default=20, ge=1)
     log_repeat_warning: int = Field(default=5, ge=1)
     docker_restarts_warning: int = Field(default=3, ge=1)
+    fd_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    fd_critical_pct: float = Field(default=98.0, gt=0, le=100)
+    conntrack_warning_pct: float = Field(default=90.0, gt=0, le=100)
+    conntrack_critical_pct: float = Field(default=98.0, gt=0, le=100)
+    clock_skew_warning_s: float = Field(default=2.0, gt=0)
+    clock_skew_critical_s: float = Field(default=30.0, gt=0)
+    service_restarts_critical: int = Field(default=5, ge=1)
 
     # Probe windows.
     sample_window_s: float = Field(default=1.0, gt=0, le=30)
@@ -83,6 +91,10 @@ class Settings(BaseSettings):
     http_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
     http_total_timeout_s: float = Field(default=20.0, gt=0, le=600)
     http_slow_threshold_s: float = Field(default=1.0, gt=0, le=600)
+    # tls.expiring: days left on a served certificate; a private CA's bundle to trust too.
+    tls_expiry_warning_days: float = Field(default=14.0, gt=0, le=3650)
+    tls_expiry_critical_days: float = Field(default=3.0, ge=0, le=3650)
+    ca_file: Path | None = None
     # dig: per-query timeout.
     dns_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
@@ -137,6 +149,17 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
     )
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            ssl.create_default_context(cafile=str(value))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"not a readable PEM CA bundle: {value} ({exc})") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

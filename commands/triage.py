@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from commands import http, reach, validate
 from commands.report import Report, Status
 from commands.target_guard import AT_THE_MACHINE, Guard
+from commands.web import certs
 from commands.web.request import HttpOptions, HttpRequest
 from commands.web.request import parse as parse_url
 from ssh_probes.errors import ExecutorError, InputError
@@ -155,6 +156,10 @@ async def run(
         outside = asyncio.ensure_future(
             reach.tcp_connect(host, port, opts.ssh.connect_timeout_s, address=allowed[0])
         )
+    # The certificates of the host's expected TLS ports, read by the bot alongside the probes.
+    certificates = asyncio.ensure_future(
+        certs.check_ports(host, guard.for_command("triage-port"), opts.ssh.connect_timeout_s)
+    )
     probes = [build(name, opts.probe_config) for name in opts.probes]
     probes = [p for p in probes if p.applies is None or p.applies(host)]
     findings: list[Finding] = []
@@ -177,6 +182,7 @@ async def run(
         if url is not None:  # the host is out of reach; the bot's own view still helps
             web = await http.run(url, opts.http, guard=guard)
     except BaseException:
+        certificates.cancel()
         if outside is not None:
             outside.cancel()
         raise
@@ -189,6 +195,13 @@ async def run(
         results.append(await outside)
         ok_facts = {r.probe: r.facts for r in results if r.ok}
         findings.extend(reach.port_findings(host, port, ok_facts))
+    tls = await certificates
+    results.extend(tls)
+    findings.extend(
+        certs.port_findings(
+            tls, host, opts.http.tls_expiry_warning_days, opts.http.tls_expiry_critical_days
+        )
+    )
     if web is not None:
         results.extend(web.results)
         findings.extend(web.findings)

@@ -99,6 +99,9 @@ class Probe:
         if not self.store_raw:
             return ""
         return self.raw_filter(stdout) if self.raw_filter else stdout
+    # When true the runner adds the bot's wall clock just before and after the command to the
+    # facts (`bot_clock`), so a rule can compare the host's clock with the bot's.
+    clocked: bool = False
 
     def argv(self, host: HostTarget) -> list[str]:
         """The argv to run on `host`."""

@@ -15,17 +15,28 @@ from ssh_probes.redact import Redactor
 async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
     """Run one probe; timeouts, unreachable hosts and parse errors are results, not raises."""
     started = time.monotonic()
+    sent = time.time()
     try:
         out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
     except ExecutorError as exc:
         return interpret(probe, host, None, started, error=f"{exc.code}: {exc.detail}")
-    return interpret(probe, host, out, started)
+    return interpret(probe, host, out, started, sent=sent)
 
 
 def interpret(
-    probe: Probe, host: HostTarget, out: CommandResult | None, started: float, error: str = ""
+    probe: Probe,
+    host: HostTarget,
+    out: CommandResult | None,
+    started: float,
+    error: str = "",
+    sent: float | None = None,
 ) -> ProbeResult:
-    """The ProbeResult of one probe's output (None: it could not run, `error` says why)."""
+    """The ProbeResult of one probe's output (None: it could not run, `error` says why).
+
+    `sent` is the bot's wall clock when the command was sent; a clocked probe's facts get it
+    with the time now (`bot_clock`): the host read its clock somewhere in between.
+    """
+    received = time.time()
     # One redactor for everything this result keeps: its count is what the report shows.
     redactor = Redactor()
 
@@ -63,6 +74,8 @@ def interpret(
         why = out.stderr.strip().splitlines()[-1:] or [str(exc)]
         status = f"exit {out.exit_status}: " if out.exit_status else "could not parse output: "
         return result(False, error=status + why[0], raw=raw, truncated=out.truncated)
+    if probe.clocked and sent is not None:
+        facts = {**facts, "bot_clock": {"sent": round(sent, 6), "received": round(received, 6)}}
     return result(True, facts=facts, raw=raw, truncated=out.truncated)
 
 
@@ -78,8 +91,11 @@ async def run_probes(
     if many is None or len(probes) < 2:
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
     started = time.monotonic()
+    sent = time.time()
     try:
         outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
     except ExecutorError as exc:
         return [interpret(p, host, None, started, f"{exc.code}: {exc.detail}") for p in probes]
-    return [interpret(p, host, out, started) for p, out in zip(probes, outs, strict=True)]
+    return [
+        interpret(p, host, out, started, sent=sent) for p, out in zip(probes, outs, strict=True)
+    ]

@@ -15,6 +15,7 @@ from ssh_probes.model import ProbeResult
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("CPU, memory and processes", ("cpu", "processes", "memory")),
     ("Disk", ("disk",)),
+    ("Kernel and limits", ("kernel",)),
     ("Network", ("network",)),
     ("Docker", ("docker",)),
     ("Services and logs", ("services", "logs")),

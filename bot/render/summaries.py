@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.render.kernel_lines import clock_lines, limits_lines, tls_lines
 from commands.dns.summary import dig_lines
 from ssh_probes.model import Facts, ProbeResult
 
@@ -155,6 +156,8 @@ def kernel_lines(facts: Facts) -> list[str]:
         when = e.get("time") or "time unknown"
         rss = f", {_kb(e['anon_rss_kb'])} anon RSS" if e.get("anon_rss_kb") else ""
         lines.append(f"{when}: {e['process']}[{e['pid']}]{where}{rss}")
+    for kind, sig in (facts.get("signals") or {}).items():
+        lines.append(f"{kind}: {sig['count']} line(s), newest {sig.get('time') or 'time unknown'}")
     return lines
 
 
@@ -162,9 +165,11 @@ def services_lines(facts: Facts) -> list[str]:
     """Failed systemd units, or why there is no systemd to ask."""
     if facts.get("available") is False:
         return [str(facts.get("why", "systemd not available"))]
-    failed = facts.get("failed", [])
+    units = [*facts.get("failed", []), *facts.get("restarting", [])]
     return [
-        f"{u['unit']}: {u['active']}/{u['sub']} {u.get('description', '')}".rstrip() for u in failed
+        f"{u['unit']}: {u['active']}/{u['sub']} {u.get('description', '')}".rstrip()
+        + (f" ({u['restarts']} restarts)" if u.get("restarts") else "")
+        for u in units
     ] or ["no failed units"]
 
 
@@ -238,6 +243,9 @@ SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "inode_usage": usage_lines,
     "docker": docker_lines,
     "kernel": kernel_lines,
+    "limits": limits_lines,
+    "clock": clock_lines,
+    "tls": tls_lines,
     "services": services_lines,
     "logs": logs_lines,
     "resolve": resolve_lines,

@@ -52,6 +52,16 @@ TLS_ERROR = Code(
     "Renew or fix the certificate chain; check the served name.",
 )
 
+TLS_EXPIRING = Code(
+    "tls.expiring",
+    "http",
+    "TLS certificate expires soon",
+    "The served certificate has fewer days left than the warning threshold (14 by default; "
+    "critical under 3): when it expires every client fails the handshake.",
+    "Renew it (certbot, cert-manager, the proxy's ACME), reload the server, and check the "
+    "renewal job that should have done it.",
+)
+
 HTTP_SLOW = Code(
     "http.slow",
     "http",
@@ -95,6 +105,7 @@ CODES = (
     HTTP_5XX,
     HTTP_4XX,
     TLS_ERROR,
+    TLS_EXPIRING,
     HTTP_SLOW,
     HTTP_CONNECTION_CLOSED,
     HTTP_TOO_MANY_REDIRECTS,

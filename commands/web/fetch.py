@@ -24,11 +24,11 @@ import ssl
 import time
 from typing import Any
 
-import certifi
 import httpx
 
 from commands import validate
 from commands.target_guard import AT_THE_MACHINE, Guard
+from commands.web import certs
 from commands.web.request import DEFAULT_PORTS, HttpOptions, HttpRequest, shown_url
 from ssh_probes.model import Facts
 from ssh_probes.redact import redact
@@ -217,6 +217,11 @@ async def _hop(
         )
         try:
             response = await client.send(request, stream=True)
+            if url.scheme == "https":
+                stream = response.extensions.get("network_stream")
+                hop["certificate"] = certs.from_ssl_object(
+                    stream.get_extra_info("ssl_object") if stream is not None else None
+                )
             try:
                 received = 0
                 if method != "HEAD":
@@ -260,8 +265,8 @@ def _close_hop(hop: Facts, trace: Trace, t0: float) -> None:
 
 
 def ssl_context(opts: HttpOptions) -> ssl.SSLContext:
-    """Verification on, against certifi's bundle or the configured CA file."""
-    return ssl.create_default_context(cafile=opts.ca_file or certifi.where())
+    """Verification on: certifi, this machine's store and the configured CA file (certs.py)."""
+    return certs.trusted_context(opts.ca_file)
 
 
 async def fetch(req: HttpRequest, opts: HttpOptions, guard: Guard = AT_THE_MACHINE) -> Facts:

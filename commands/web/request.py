@@ -41,7 +41,9 @@ class HttpOptions:
     slow_threshold_s: float = 1.0  # http.slow when a hop's total is over this
     max_redirects: int = 5
     max_body_bytes: int = 5_000_000  # read (and time) at most this much of a body
-    ca_file: str | None = None  # trust this CA bundle instead of certifi's (private CAs, tests)
+    ca_file: str | None = None  # also trust this CA bundle (private CAs): TRIAGEBOT_CA_FILE
+    tls_expiry_warning_days: float = 14.0  # tls.expiring under this many days left
+    tls_expiry_critical_days: float = 3.0  # critical under this many
     remote_ca_file: str | None = None  # curl --cacert on the --from host
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands.dns import codes as dns_codes
-from commands.web import codes
+from commands.web import certs, codes
 from commands.web.request import HttpOptions, HttpRequest
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, Severity
@@ -196,6 +196,7 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
             f"`triagebot dig {req.host}` shows what each resolver answers; to test the server "
             f"without DNS: `triagebot http {req.shown} --resolve {req.host}:{port}:IP`.",
         )
+    out.extend(_expiring(facts, host, opts))
     addresses = facts.get("addresses") or []
     if len(addresses) > 1:
         add(
@@ -205,6 +206,26 @@ def findings(facts: Facts, host: str, req: HttpRequest, opts: HttpOptions) -> li
             "Intermittent failures can be one bad backend: check each address"
             + _each_address(facts, req),
         )
+    return out
+
+
+def _expiring(facts: Facts, host: str, opts: HttpOptions) -> list[Finding]:
+    """tls.expiring for each host:port whose served certificate has few days left."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for hop in facts.get("hops") or []:
+        where = f"{hop.get('host')}:{hop.get('port')}"
+        if hop.get("certificate") and where not in seen:
+            seen.add(where)
+            finding = certs.expiring(
+                hop["certificate"],
+                where,
+                host,
+                opts.tls_expiry_warning_days,
+                opts.tls_expiry_critical_days,
+            )
+            if finding is not None:
+                out.append(finding)
     return out
 
 

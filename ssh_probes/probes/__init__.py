@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ssh_probes.model import Probe, ProbeConfig
+from ssh_probes.probes.clock import probe as clock_probe
 from ssh_probes.probes.connections import CONNECTIONS
 from ssh_probes.probes.disk import DISK
 from ssh_probes.probes.docker import DOCKER
 from ssh_probes.probes.kernel import KERNEL
+from ssh_probes.probes.limits import probe as limits_probe
 from ssh_probes.probes.load import LOAD
 from ssh_probes.probes.logs import probe as logs_probe
 from ssh_probes.probes.processes import probe as processes_probe
@@ -42,6 +44,8 @@ FACTORIES: dict[str, ProbeFactory] = {
     "connections": static(CONNECTIONS),
     "docker": static(DOCKER),
     "kernel": static(KERNEL),
+    "limits": lambda c: limits_probe(c),
+    "clock": lambda c: clock_probe(c),
     "services": static(SERVICES),
     "logs": lambda c: logs_probe(c),
     "resolve": static(RESOLVE),

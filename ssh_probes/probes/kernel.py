@@ -1,4 +1,9 @@
-"""OOM kills from the kernel log: `journalctl -k -o json` or, without a readable journal, dmesg.
+"""The kernel log: OOM kills and the other incidents only the kernel reports.
+
+Read with `journalctl -k -o json` or, without a readable journal, dmesg. Besides OOM kills
+(`events`), the lines of hung tasks, soft lockups, block I/O errors, filesystems remounted
+read-only, a full conntrack table, SYN floods (a full listen queue) and the file-max limit
+are counted per kind (`signals`), with the newest few kept as samples.
 
 The lookback is a fixed LOOKBACK_H (24 h), longer than the log window: an OOM kill hours ago
 still explains a service that restarted or lost state. `journalctl -k` implies the current
@@ -20,26 +25,30 @@ from ssh_probes.redact import redact
 
 LOOKBACK_H = 24
 MAX_EVENTS = 20
+MAX_LINES = 500  # the newest matching lines: an I/O error storm prints thousands
+MAX_SAMPLES = 3
 MARK = "@@tb "
 
-# grep -E keeps the output bounded: only the lines an OOM kill prints that we read.
+# grep -E keeps the output bounded: only the lines we read (OOM kills and SIGNALS below).
 SCRIPT = r"""
 echo "@@tb now $(date +%s) $(date +%z) $(cut -d' ' -f1 /proc/uptime)"
-pat='invoked oom-killer|oom-kill:|Out of memory|Killed process'
+pat='invoked oom-killer|oom-kill:|Out of memory|Killed process|blocked for more than'
+pat="$pat|soft lockup|I/O error|Remounting filesystem read-only|forced readonly"
+pat="$pat|table full, dropping packet|SYN flooding|file-max limit"
 if command -v journalctl >/dev/null 2>&1 &&
    journalctl -k -q -n 1 -o json --no-pager 2>/dev/null | grep -q '^{'; then
   echo "@@tb source journal"
-  journalctl -k -q -o json --no-pager --since "-$1h" 2>&1 | grep -E "$pat"
+  journalctl -k -q -o json --no-pager --since "-$1h" 2>&1 | grep -E "$pat" | tail -n "$2"
   exit 0
 fi
 if ! command -v dmesg >/dev/null 2>&1; then
   echo "@@tb unavailable no kernel journal readable; dmesg: not found"; exit 0
 fi
 if dmesg -T >/dev/null 2>&1; then
-  echo "@@tb source dmesg-T"; dmesg -T | grep -E "$pat"; exit 0
+  echo "@@tb source dmesg-T"; dmesg -T | grep -E "$pat" | tail -n "$2"; exit 0
 fi
 if err=$(dmesg 2>&1 >/dev/null); then
-  echo "@@tb source dmesg"; dmesg | grep -E "$pat"; exit 0
+  echo "@@tb source dmesg"; dmesg | grep -E "$pat" | tail -n "$2"; exit 0
 fi
 echo "@@tb unavailable no kernel journal readable; $err"
 """
@@ -58,6 +67,19 @@ _KILLED = re.compile(
 _FIGURES = ("total-vm", "anon-rss", "file-rss", "shmem-rss")
 _OOM_KILL = re.compile(r"oom-kill:(?P<fields>\S+)")
 _INVOKED = re.compile(r"^(?P<comm>.+?) invoked oom-killer:")
+# kind -> what the kernel prints, with the subject (task, device, port) as group 1.
+SIGNALS: dict[str, re.Pattern[str]] = {
+    "hung_task": re.compile(r"INFO: task (\S+?:\d+) blocked for more than \d+ seconds"),
+    "soft_lockup": re.compile(r"soft lockup - CPU#\d+ stuck for \d+s! \[(\S+?:\d+)\]"),
+    "io_error": re.compile(r"(?:I/O error, dev |Buffer I/O error on dev(?:ice)? )([\w.-]+)"),
+    "fs_readonly": re.compile(
+        r"(?:\(([\w.-]+)\): Remounting filesystem read-only"
+        r"|\(device ([\w.-]+)\).*forced readonly)"
+    ),
+    "conntrack_full": re.compile(r"nf_conntrack: table full, dropping packet()"),
+    "syn_flood": re.compile(r"SYN flooding on port (\S+?)\.(?:\s|$)"),
+    "file_max": re.compile(r"VFS: file-max limit (\d+) reached"),
+}
 _CONTAINER = re.compile(r"(?:/docker/|docker-|/libpod-|cri-containerd-|crio-)([0-9a-f]{12,64})")
 
 
@@ -137,6 +159,28 @@ def _events(lines: list[tuple[float | None, str]], now: float | None) -> list[di
     return events
 
 
+def _signals(lines: list[tuple[float | None, str]], now: float | None) -> dict[str, Any]:
+    """Per kind: how many lines, the newest one's time and age, subjects, newest samples."""
+    out: dict[str, Any] = {}
+    for when, msg in lines:
+        for kind, pattern in SIGNALS.items():
+            m = pattern.search(msg)
+            if m is None:
+                continue
+            if now is not None and when is not None and now - when > LOOKBACK_H * 3600:
+                break
+            sig = out.setdefault(kind, {"count": 0, "subjects": [], "samples": []})
+            sig["count"] += 1
+            subject = next((g for g in m.groups() if g), "")
+            if subject and subject not in sig["subjects"]:
+                sig["subjects"] = [*sig["subjects"], subject][-10:]
+            sig["time"] = _iso(when) if when is not None else None
+            sig["age_s"] = int(now - when) if now is not None and when is not None else None
+            sig["samples"] = [*sig["samples"], redact(msg)[:300]][-MAX_SAMPLES:]
+            break
+    return out
+
+
 def parse(result: CommandResult) -> Facts:
     """OOM kill events (newest last, at most MAX_EVENTS) and the source read."""
     clock: dict[str, Any] = {}
@@ -163,7 +207,8 @@ def parse(result: CommandResult) -> Facts:
             "journal" if first.startswith("{") else "dmesg-T" if _HUMAN.match(first) else "dmesg"
         )
     now = clock.get("now")
-    events = _events(_lines(source, body, clock), now)
+    lines = _lines(source, body, clock)
+    events = _events(lines, now)
     if now is not None:
         events = [e for e in events if e["age_s"] is None or e["age_s"] <= LOOKBACK_H * 3600]
     return {
@@ -171,13 +216,15 @@ def parse(result: CommandResult) -> Facts:
         "lookback_h": LOOKBACK_H,
         "total": len(events),
         "events": events[-MAX_EVENTS:],
+        "signals": _signals(lines, now),
+        "capped": len(body) >= MAX_LINES,
     }
 
 
 KERNEL = Probe(
     name="kernel",
-    area="memory",
-    command=("sh", "-c", SCRIPT, "sh", str(LOOKBACK_H)),
+    area="kernel",
+    command=("sh", "-c", SCRIPT, "sh", str(LOOKBACK_H), str(MAX_LINES)),
     parse=parse,
     timeout_s=10.0,
 )

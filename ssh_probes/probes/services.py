@@ -1,8 +1,12 @@
-"""Failed systemd units: `systemctl list-units --state=failed --no-legend --plain --no-pager`.
+"""Failed and restarting systemd units: `systemctl list-units --state=failed,activating`,
+then `systemctl show` of just those units for their restart count.
 
 The plain listing works on every systemd still in use (the JSON output needs v246+). The
 script prints systemctl's exit status on a marker line and folds stderr into stdout, so a
 host without a running systemd (containers, other inits) says why in the output itself.
+A unit in `activating (auto-restart)` died and waits to be started again: a crash loop
+before it reaches `failed`. NRestarts (systemd 235+) says how many times; `show` is asked
+only of the (at most MAX_SHOWN) failed and activating units, so the cost stays bounded.
 """
 
 from __future__ import annotations
@@ -10,14 +14,28 @@ from __future__ import annotations
 from ssh_probes.model import CommandResult, Facts, Probe
 
 MARK = "@@tb "
+MAX_SHOWN = 20
 
 SCRIPT = r"""
 if ! command -v systemctl >/dev/null 2>&1; then
   echo "@@tb unavailable systemctl: not found"; exit 0
 fi
-out=$(systemctl list-units --state=failed --no-legend --plain --no-pager 2>&1)
-echo "@@tb exit $?"
+out=$(systemctl list-units --state=failed,activating --no-legend --plain --no-pager 2>&1)
+rc=$?
+echo "@@tb exit $rc"
 printf '%s\n' "$out"
+[ "$rc" = 0 ] || exit 0
+u= n=0
+while read -r name _ active _; do
+  case $active in activating|failed)
+    [ "$n" -lt "$1" ] && u="$u ${name#● }" && n=$((n+1));;
+  esac
+done <<EOF
+$out
+EOF
+[ -n "$u" ] || exit 0
+echo "@@tb show"
+systemctl show -p Id,ActiveState,SubState,NRestarts,Result --no-pager -- $u 2>&1
 """
 
 HINT = (
@@ -33,11 +51,18 @@ _NO_SYSTEMD = (
 
 
 def parse(result: CommandResult) -> Facts:
-    """Each failed unit with its load/active/sub states and description."""
+    """Failed and activating units: load/active/sub states, description, NRestarts, Result."""
     lines = result.stdout.splitlines()
     status = None
     body: list[str] = []
+    shown: list[str] | None = None
     for line in lines:
+        if shown is not None:
+            shown.append(line.strip())
+            continue
+        if line.startswith(MARK + "show"):
+            shown = []
+            continue
         if line.startswith(MARK + "unavailable"):
             why = line[len(MARK + "unavailable") :].strip()
             return {"available": False, "why": why, "hint": HINT}
@@ -52,28 +77,50 @@ def parse(result: CommandResult) -> Facts:
         if any(marker in why for marker in _NO_SYSTEMD):
             return {"available": False, "why": why, "hint": HINT}
         raise ValueError(why)
-    failed = []
+    state = _show(shown or [])
+    failed: list[dict[str, object]] = []
+    restarting: list[dict[str, object]] = []
     for line in body:
         fields = line.removeprefix("● ").split(None, 4)
         if len(fields) < 4:
             raise ValueError(f"unexpected systemctl line: {line[:80]!r}")
         unit, load, active, sub = fields[:4]
-        failed.append(
-            {
-                "unit": unit,
-                "load": load,
-                "active": active,
-                "sub": sub,
-                "description": fields[4] if len(fields) > 4 else "",
+        entry: dict[str, object] = {
+            "unit": unit,
+            "load": load,
+            "active": active,
+            "sub": sub,
+            "description": fields[4] if len(fields) > 4 else "",
+        }
+        if unit in state:
+            entry.update(state[unit])
+        (failed if active == "failed" else restarting).append(entry)
+    return {"failed": failed, "restarting": restarting}
+
+
+def _show(lines: list[str]) -> dict[str, dict[str, object]]:
+    """`systemctl show` blocks (blank-line separated KEY=VALUE) -> unit -> restarts, result."""
+    out: dict[str, dict[str, object]] = {}
+    block: dict[str, str] = {}
+    for line in [*lines, ""]:
+        key, sep, value = line.partition("=")
+        if sep:
+            block[key] = value
+            continue
+        if "Id" in block:
+            restarts = block.get("NRestarts", "")
+            out[block["Id"]] = {
+                "restarts": int(restarts) if restarts.isdigit() else None,
+                "result": block.get("Result"),
             }
-        )
-    return {"failed": failed}
+        block = {}
+    return out
 
 
 SERVICES = Probe(
     name="services",
     area="services",
-    command=("sh", "-c", SCRIPT),
+    command=("sh", "-c", SCRIPT, "sh", str(MAX_SHOWN)),
     parse=parse,
     timeout_s=10.0,
 )

@@ -64,6 +64,17 @@ class Thresholds:
     log_repeat_warning: int = 5
     # docker.restarting: restarts, at or above (a container in state `restarting` always is).
     docker_restarts_warning: int = 3
+    # fd.exhausted: open files as a percent of the process's soft limit (or of fs.file-max).
+    fd_warning_pct: float = 90.0
+    fd_critical_pct: float = 98.0
+    # conntrack.full: nf_conntrack_count as a percent of nf_conntrack_max.
+    conntrack_warning_pct: float = 90.0
+    conntrack_critical_pct: float = 98.0
+    # clock.skew: seconds between the host's clock and the bot's, beyond the round trip.
+    clock_skew_warning_s: float = 2.0
+    clock_skew_critical_s: float = 30.0
+    # service.crash_loop: NRestarts of a unit that is restarting, at or above -> critical.
+    service_restarts_critical: int = 5
 
 
 Rule = Callable[[Facts, HostTarget, Thresholds, Mapping[str, Facts]], Iterator[Finding]]

@@ -1,4 +1,6 @@
-"""Listening-socket rules: port.not_listening and port.loopback_only."""
+"""Listening-socket rules: port.not_listening, port.loopback_only, and a full accept queue
+(tcp.listen_queue_full) when the limits rule, which also reads the overflow counters, did not
+run."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+from ssh_probes.rules.limits import listen_queue, live
 
 PORT_NOT_LISTENING = Code(
     "port.not_listening",
@@ -43,8 +46,10 @@ _BIND_HINT = {
 
 
 def _sockets(
-    facts: Facts, host: HostTarget, _t: Thresholds, _extra: Mapping[str, Facts]
+    facts: Facts, host: HostTarget, _t: Thresholds, extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
+    if not live(extra):
+        yield from listen_queue({}, host, {**extra, "sockets": facts})
     by_port: dict[int, list[dict[str, Any]]] = {}
     for sock in facts["listeners"]:
         by_port.setdefault(sock["port"], []).append(sock)
