@@ -274,4 +274,15 @@ class AlertDesk:
         first = lead + (
             f". What changed {changed}" if changed else " (its first run: nothing to compare)"
         )
-        return [render.line(first), *blocks.report_messages(report)]
+        messages = blocks.report_messages(report)
+        head = messages[0]
+        if "blocks" not in head:  # never a file today; keep the lead as its own line then
+            return [render.line(first), *messages]
+        # The lead opens the report's own summary: the thread stays at the report's replies.
+        lead_block = render.line(first)["blocks"][0]
+        merged = {
+            **head,
+            "text": f"{first}\n{head['text']}",
+            "blocks": [lead_block, *head["blocks"]],
+        }
+        return [merged, *messages[1:]]
