@@ -81,7 +81,7 @@ async def test_metrics_names_and_counters_after_a_triage(slack_app: SlackApp) ->
 
     status, _ = await slack_app.send(command_body("local"))
     assert status == 200
-    await slack_app.fake.wait_for("chat.postMessage", 3)
+    await slack_app.fake.wait_for("chat.postMessage", 2)  # the summary and the facts reply
     await slack_app.bot.drain()
     [run] = await RunRepo(slack_app.bot.store).history(None, before_epoch())
     after = samples((await get(slack_app, "metrics"))[1])
