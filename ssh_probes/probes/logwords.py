@@ -45,7 +45,7 @@ _SSHD_NOISE = re.compile(
     r"Connection reset by peer|Connection closed by|Invalid user|Failed password|Failed publickey"
     r"|Failed none|authentication failure|maximum authentication attempts exceeded"
     r"|Unable to negotiate|Timeout before authentication|Disconnected from|Received disconnect"
-    r"|Connection timed out during banner|not allowed because|invalid format",
+    r"|Connection timed out during banner|not allowed because|invalid format|Broken pipe",
     re.I,
 )
 _SSHD_SOURCE = re.compile(r"(^|[^a-z])sshd?([^a-z]|$)|auth\.log|/secure(\.\d+)?$", re.I)

@@ -18,6 +18,7 @@ import pytest
 from commands.knowledge.catalog import CATALOG
 from ssh_probes.model import CommandResult, Finding, HostTarget, ProbeResult
 from ssh_probes.probes import logwords
+from ssh_probes.probes.logwords import is_sshd_noise
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
 from tests.fixtures.capture import OUTPUTS, probe_for
 
@@ -221,3 +222,18 @@ def test_disk_advice_checks_before_pruning() -> None:
     assert text.index("`docker system df`") < text.index("`docker system prune`")
     assert "deletes stopped containers, unused networks, dangling images and build cache" in text
     assert "`--volumes` deletes data" in text
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "noise"),
+    [
+        ("sshd", "sshd[812]: send_error: write: Broken pipe", True),
+        ("/var/log/auth.log", "sshd[9]: error: kex_exchange_identification: Connection closed", 1),
+        ("nginx", "upstream prematurely closed: Broken pipe while sending to client", False),
+        ("sshd", "sshd[1]: error: Bind to port 22 on 0.0.0.0 failed: Address already in use", 0),
+    ],
+    ids=["sshd-broken-pipe", "kex", "nginx-broken-pipe", "sshd-bind"],
+)
+def test_sshd_noise_only_from_sshd(source: str, line: str, noise: bool) -> None:
+    """A client that drops mid-write is scanner noise in sshd's log, an incident elsewhere."""
+    assert is_sshd_noise(source, line) is bool(noise)
