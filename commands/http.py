@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from commands import validate
-from commands.report import Report, Status
+from commands.report import Report, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import verdict
 from commands.web.curl_hops import remote_view
@@ -103,11 +103,6 @@ async def _both(
         await asyncio.gather(one, two, return_exceptions=True)
 
 
-def _status(results: Sequence[ProbeResult]) -> Status:
-    good = sum(r.ok for r in results)
-    return "ok" if good == len(results) else "partial" if good else "failed"
-
-
 async def run(
     request: HttpRequest,
     options: HttpOptions | None = None,
@@ -146,7 +141,7 @@ async def run(
     return Report(
         command="http",
         target=request.shown,
-        status=_status(results),
+        status=status_of(results),
         started_at=started_at,
         duration_ms=int((time.monotonic() - t0) * 1000),
         findings=tuple(findings),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -10,6 +11,14 @@ from ssh_probes.model import Finding, ProbeResult, sort_findings
 from ssh_probes.redact import Redactor
 
 Status = Literal["ok", "partial", "failed"]
+
+
+def status_of(results: Sequence[ProbeResult]) -> Status:
+    """ok when every result is, failed when none is, partial between (no results: ok)."""
+    failed = sum(not r.ok for r in results)
+    if failed == 0:
+        return "ok"
+    return "failed" if failed == len(results) else "partial"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from commands import http, reach, validate
-from commands.report import Report, Status
+from commands.report import Report, Status, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import certs
 from commands.web.request import HttpOptions, HttpRequest
@@ -117,13 +117,6 @@ def _follow_ups(results: Sequence[ProbeResult], thresholds: Thresholds) -> list[
     return [disk_usage.probe(m) for m in space] + [disk_usage.probe(m, inodes=True) for m in inodes]
 
 
-def _status(results: Sequence[ProbeResult]) -> Status:
-    failed = sum(not r.ok for r in results)
-    if failed == 0:
-        return "ok"
-    return "failed" if failed == len(results) else "partial"
-
-
 async def run(
     host: HostTarget,
     options: TriageOptions | None = None,
@@ -190,7 +183,7 @@ async def run(
         await executor.close()
     if results:
         findings.extend(evaluate(results, host, opts.thresholds))
-    status: Status = _status(results) if results else "failed"
+    status: Status = status_of(results) if results else "failed"
     if outside is not None and port is not None:
         results.append(await outside)
         ok_facts = {r.probe: r.facts for r in results if r.ok}
