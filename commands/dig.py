@@ -2,7 +2,8 @@
 to, from where, through which CDN, and what that means.
 
 All questions go out at once (every type at every resolver, the authoritative check, the
-trace and the --from host); the rules in `commands.dns.rules` turn the facts into findings.
+trace and the --from host) and gathered into one mapping of facts; `commands.dns.rules.evaluate`
+turns them into findings, as the host rules do for triage.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from commands.dns.query import Reply, Server, cname_chain, resolve, show
 from commands.dns.ranges import RANGES_DIR, attribute, attribute_name
 from commands.dns.trace import trace
 from commands.dns.words import parse_domain, parse_resolver, shown
-from commands.report import Report, Status
+from commands.report import Report, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
-from ssh_probes.errors import ExecutorError, InputError
-from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult, SSHOptions
+from ssh_probes.errors import InputError
+from ssh_probes.model import LOCAL_HOST, Facts, HostTarget, ProbeResult, SSHOptions
 from ssh_probes.rules.unreachable import unreachable
 
 if TYPE_CHECKING:  # asyncssh is imported only when --from needs it
@@ -163,25 +164,90 @@ def _result(
 
 
 async def _from(request: DigRequest, executor: Executor, opts: DigOptions, own: bool) -> Facts:
+    """The --from host's view; an unreachable host is data (`error`, `code`), not a raise."""
     try:
         return await remote.resolve_on(executor, request.domain, wait_s=opts.timeout_s)
-    except ExecutorError as exc:
-        return {
-            "kind": "from",
-            "host": executor.host,
-            "name": request.domain,
-            "error": str(exc),
-            "detail": exc.detail,
-            "code": exc.code,
-        }
     finally:
         if own:
             await executor.close()
 
 
-def _status(results: Sequence[ProbeResult]) -> Status:
-    failed = sum(not r.ok for r in results)
-    return "ok" if not failed else "failed" if failed == len(results) else "partial"
+def _bot_addresses(queries: Sequence[Facts], first: str) -> list[str]:
+    """The addresses the bot got from its first resolver, to compare with the --from host's."""
+    return sorted(
+        {
+            a["value"]
+            for q in queries
+            if q["resolver"] == first
+            for a in q["answers"]
+            if a["type"] in ("A", "AAAA") and q["type"] == a["type"]
+        }
+    )
+
+
+def _results(facts: Facts) -> list[ProbeResult]:
+    """One ProbeResult per query, and for the NS check, the trace and the --from host."""
+    results = [
+        _result(f"dig:{q['type']}@{q['resolver']}", LOCAL_HOST, q, q["error"], q["time_ms"])
+        for q in facts["queries"]
+    ]
+    if (ns := facts["ns"]) is not None:
+        results.append(_result("dig:ns-check", LOCAL_HOST, ns, ns.get("error"), None))
+    if (traced := facts["trace"]) is not None:
+        results.append(_result("dig:trace", LOCAL_HOST, traced, None, None))
+    if (there := facts["from"]) is not None:
+        host = there["host"]
+        results.append(_result(f"dig:from {host}", host, there, there.get("error"), None))
+    return results
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _gather(
+    request: DigRequest,
+    opts: DigOptions,
+    resolvers: list[Server],
+    executor: Executor | None,
+    own: bool,
+    guard: Guard,
+) -> Facts:
+    """Every question at once; dig's facts for `rules.evaluate` (see commands.dns.rules)."""
+    name, wait_s = request.domain, opts.timeout_s
+    types = request.types or DEFAULT_TYPES
+    ns_type = "A" if "A" in types else types[0]
+    port, refusal = opts.dns_port, guard.refusal
+    replies, ns, traced, there = await asyncio.gather(
+        asyncio.gather(*(resolve(s, name, t, wait_s=wait_s) for s in resolvers for t in types)),
+        authority.check(name, ns_type, resolvers, wait_s=wait_s, dns_port=port, refusal=refusal)
+        if opts.check_ns
+        else _nothing(),
+        trace(
+            name,
+            ns_type,
+            opts.root_servers,
+            wait_s=wait_s,
+            dns_port=port,
+            helpers=resolvers,
+            refusal=refusal,
+        )
+        if request.trace
+        else _nothing(),
+        _from(request, executor, opts, own) if executor else _nothing(),
+    )
+    system = not request.resolvers
+    queries = [_query_facts(r, request.display, system, opts.ranges_dir) for r in replies]
+    if there is not None:
+        there["bot_addresses"] = _bot_addresses(queries, show(resolvers[0]))
+    return {
+        "name": name,
+        "explicit": bool(request.types),
+        "queries": queries,
+        "ns": ns,
+        "trace": traced,
+        "from": there,
+    }
 
 
 async def run(
@@ -201,10 +267,7 @@ async def run(
     for server in request.resolvers:
         guard.check(server[0], None, f"resolver @{show(server)}")
     started_at, t0 = datetime.now(UTC), time.monotonic()
-    system = not request.resolvers
     resolvers = list(request.resolvers) or [system_resolver(opts)]
-    types = request.types or DEFAULT_TYPES
-    name, wait_s = request.domain, opts.timeout_s
     executor = from_executor
     if executor is None and from_host is not None:
         from ssh_probes.executor import executor_for
@@ -212,84 +275,23 @@ async def run(
         executor = executor_for(from_host, opts.ssh)
     if request.from_host and executor is None:
         raise InputError(f"--from {request.from_host}: no such registered host")
-
-    async def nothing() -> None:
-        return None
-
-    ns_type = "A" if "A" in types else types[0]
-    replies, ns, traced, there = await asyncio.gather(
-        asyncio.gather(*(resolve(s, name, t, wait_s=wait_s) for s in resolvers for t in types)),
-        authority.check(
-            name,
-            ns_type,
-            resolvers,
-            wait_s=wait_s,
-            dns_port=opts.dns_port,
-            refusal=guard.refusal,
-        )
-        if opts.check_ns
-        else nothing(),
-        trace(
-            name,
-            ns_type,
-            opts.root_servers,
-            wait_s=wait_s,
-            dns_port=opts.dns_port,
-            helpers=resolvers,
-            refusal=guard.refusal,
-        )
-        if request.trace
-        else nothing(),
-        _from(request, executor, opts, own=from_executor is None) if executor else nothing(),
-    )
-    queries = [_query_facts(r, request.display, system, opts.ranges_dir) for r in replies]
-    results = [
-        _result(f"dig:{q['type']}@{q['resolver']}", LOCAL_HOST, q, q["error"], q["time_ms"])
-        for q in queries
-    ]
-    findings: list[Finding] = [
-        *rules.failures(name, queries),
-        *rules.records(name, queries, explicit=bool(request.types)),
-        *rules.resolver_views(name, queries, ns),
-    ]
-    if ns is not None:
-        results.append(_result("dig:ns-check", LOCAL_HOST, ns, ns.get("error"), None))
-        findings += rules.authority(name, ns)
-    if traced is not None:
-        results.append(_result("dig:trace", LOCAL_HOST, traced, None, None))
-        findings += rules.traced(name, traced)
-    if there is not None:
-        first = show(resolvers[0])
-        bot = sorted(
-            {
-                a["value"]
-                for q in queries
-                if q["resolver"] == first
-                for a in q["answers"]
-                if a["type"] in ("A", "AAAA") and q["type"] == a["type"]
-            }
-        )
-        there["bot_addresses"] = bot
-        results.append(
-            _result(f"dig:from {there['host']}", there["host"], there, there.get("error"), None)
-        )
-        if there.get("error"):
-            gone = from_host or HostTarget(name=there["host"])
-            findings.append(
-                unreachable(
-                    gone,
-                    there["code"],
-                    there.get("detail") or there["error"],
-                    connect_timeout_s=opts.ssh.connect_timeout_s,
-                    doing="the lookup",
-                )
+    facts = await _gather(request, opts, resolvers, executor, from_executor is None, guard)
+    findings = rules.evaluate(facts)
+    there = facts["from"]
+    if there is not None and there.get("error"):
+        gone = from_host or HostTarget(name=there["host"])
+        detail = there.get("detail") or there["error"]
+        timeout_s = opts.ssh.connect_timeout_s
+        findings.append(
+            unreachable(
+                gone, there["code"], detail, connect_timeout_s=timeout_s, doing="the lookup"
             )
-        else:
-            findings += rules.from_finding(name, there, bot)
+        )
+    results = _results(facts)
     return Report(
         command="dig",
-        target=name,
-        status=_status(results),
+        target=request.domain,
+        status=status_of(results),
         started_at=started_at,
         duration_ms=int((time.monotonic() - t0) * 1000),
         findings=tuple(findings),

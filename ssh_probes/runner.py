@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 
 from ssh_probes.errors import ExecutorError
-from ssh_probes.executor import Executor
+from ssh_probes.executor_base import Executor  # not .executor: that imports asyncssh
 from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeResult
 from ssh_probes.redact import Redactor
+
+# A probe that could not run at all (ExecutorError: host unreachable) reads "code: detail".
+_UNREACHABLE = re.compile(r"(ssh\.[a-z_]+): (.*)", re.S)
+
+
+def _unreachable(exc: ExecutorError) -> str:
+    return f"{exc.code}: {exc.detail}"
+
+
+def could_not_run(result: ProbeResult) -> tuple[str, str] | None:
+    """(code, detail) when `result` failed because its host could not be reached, else None."""
+    if result.ok:
+        return None
+    found = _UNREACHABLE.fullmatch(result.error)
+    return (found[1], found[2]) if found else None
 
 
 async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> ProbeResult:
@@ -19,7 +35,7 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
     try:
         out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
     except ExecutorError as exc:
-        return interpret(probe, host, None, started, error=f"{exc.code}: {exc.detail}")
+        return interpret(probe, host, None, started, error=_unreachable(exc))
     return interpret(probe, host, out, started, sent=sent)
 
 
@@ -95,7 +111,7 @@ async def run_probes(
     try:
         outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
     except ExecutorError as exc:
-        return [interpret(p, host, None, started, f"{exc.code}: {exc.detail}") for p in probes]
+        return [interpret(p, host, None, started, _unreachable(exc)) for p in probes]
     return [
         interpret(p, host, out, started, sent=sent) for p, out in zip(probes, outs, strict=True)
     ]

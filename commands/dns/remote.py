@@ -1,7 +1,8 @@
 """`--from HOST`: resolve the name on a registered host (getent, and dig when it has it).
 
-The commands are fixed; the validated name is one argv element of its own, never shell text.
-Parsers are pure functions of the CommandResult.
+The commands are fixed Probes built per request; the validated name is one argv element of its
+own, never shell text. Parsers are pure functions of the CommandResult; `run_probe` runs them
+(timeouts, output caps, redaction, an unreachable host as a result) as for triage.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ssh_probes.model import CommandResult
+from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeResult
+from ssh_probes.runner import could_not_run, run_probe
 
 if TYPE_CHECKING:
     from ssh_probes.executor import Executor
 
 NOT_FOUND = 127  # what a shell (and LocalExecutor) reports for a missing command
+AREA = "dns"
+DIG_NO_ANSWER = "dig: no answer from the host's resolver"
 
 
 def getent_argv(name: str) -> list[str]:
@@ -60,26 +64,46 @@ def parse_dig(result: CommandResult) -> dict[str, Any]:
             )
     error = None
     if result.timed_out or result.exit_status == 9:
-        error = "dig: no answer from the host's resolver"
+        error = DIG_NO_ANSWER
     elif result.exit_status != 0:
         error = f"dig exited {result.exit_status}: {result.stderr.strip()[:200]}"
     return {"available": True, "records": records, "error": error}
 
 
-async def resolve_on(executor: Executor, name: str, *, wait_s: float) -> dict[str, Any]:
-    """Run getent and dig A/AAAA on the host at once; JSON-ready facts."""
-    secs = max(1, round(wait_s))
-    got = await asyncio.gather(
-        executor.run(getent_argv(name), timeout=wait_s * 2),
-        executor.run(dig_argv(name, "A", secs), timeout=wait_s * 2),
-        executor.run(dig_argv(name, "AAAA", secs), timeout=wait_s * 2),
+def probes(name: str, wait_s: float) -> tuple[Probe, Probe, Probe]:
+    """getent, dig A and dig AAAA for the validated `name`, each a fixed argv + parser."""
+    secs, limit = max(1, round(wait_s)), wait_s * 2
+    return (
+        Probe("getent", AREA, tuple(getent_argv(name)), parse_getent, timeout_s=limit),
+        Probe("dig:A", AREA, tuple(dig_argv(name, "A", secs)), parse_dig, timeout_s=limit),
+        Probe("dig:AAAA", AREA, tuple(dig_argv(name, "AAAA", secs)), parse_dig, timeout_s=limit),
     )
-    getent = parse_getent(got[0])
-    digs = [parse_dig(r) for r in got[1:]]
+
+
+def _parsed(result: ProbeResult, timed_out: Facts) -> Facts:
+    """The parser's facts; a command that ran out of time reads as the parser says it."""
+    return result.facts if result.ok else timed_out
+
+
+async def resolve_on(executor: Executor, name: str, *, wait_s: float) -> dict[str, Any]:
+    """Run getent and dig A/AAAA on the host at once, through the probe runner; JSON-ready facts.
+
+    The host unreachable is data: `error`, `code` and `detail` instead of the views.
+    """
+    host = HostTarget(name=executor.host)
+    got = await asyncio.gather(*(run_probe(executor, p, host) for p in probes(name, wait_s)))
+    base = {"kind": "from", "host": executor.host, "name": name}
+    gone = could_not_run(got[0])
+    if gone is not None:
+        code, detail = gone
+        return {**base, "error": f"{executor.host}: {detail}", "detail": detail, "code": code}
+    getent = _parsed(got[0], {"available": True, "addresses": [], "error": "getent timed out"})
+    no_answer = {"available": True, "records": [], "error": DIG_NO_ANSWER}
+    digs = [_parsed(r, no_answer) for r in got[1:]]
     dig: dict[str, Any] = {"available": digs[0]["available"]}
     if dig["available"]:
         records = digs[0]["records"] + digs[1]["records"]
         dig["records"] = records
         dig["addresses"] = sorted(r["value"] for r in records if r["type"] in ("A", "AAAA"))
         dig["error"] = digs[0]["error"] or digs[1]["error"]
-    return {"kind": "from", "host": executor.host, "name": name, "getent": getent, "dig": dig}
+    return {**base, "getent": getent, "dig": dig}

@@ -66,7 +66,7 @@ def replay(case: dict[str, Any]) -> list[Finding]:
         extra = {**case["extra"], name: case["facts"]}
         return list(RULES[name](case["facts"], host, Thresholds(**case["thresholds"]), extra))
     if kind == "dns":
-        return list(getattr(dns_rules, name)(*case["args"], **case["kwargs"]))
+        return list(dns_rules.RULES[name](case["facts"]))
     if name == "findings":
         facts, host, req, opts = case["args"]
         return verdict.findings(facts, host, _request(req), HttpOptions(**opts))

@@ -1,13 +1,4 @@
-"""Pure rules: dig's facts -> Findings with evidence and the fix.
-
-Severities (a healthy name gets no warning or critical):
-  critical  dns.nxdomain (every resolver says so), dns.servfail, dns.timeout (a resolver gave
-            no answer at all), a --trace that breaks
-  warning   dns.timeout (some queries only), dns.nxdomain (some resolvers only),
-            dns.no_answer, dns.resolver_mismatch, dns.inconsistent_ns
-  info      dns.cdn_proxied, dns.multiple_a, dns.ipv6_present, and dns.resolver_mismatch
-            when every differing answer belongs to the same CDN (edge selection, expected)
-"""
+"""DNS rules on the answers: failures (timeout, servfail, nxdomain) and records."""
 
 from __future__ import annotations
 
@@ -15,24 +6,25 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from commands.dns import codes
-from commands.dns.explain import from_host, mismatch
 from ssh_probes.model import Facts, Finding
 
 ADDRESS_TYPES = ("A", "AAAA")
 
 
-def _owned(q: Facts, rdtype: str | None = None) -> list[str]:
+def owned(q: Facts, rdtype: str | None = None) -> list[str]:
     """Sorted values of the asked type (or `rdtype`) anywhere in the answer (CNAME followed)."""
     want = rdtype or q["type"]
     return sorted({a["value"] for a in q["answers"] if a["type"] == want})
 
 
-def _by_type(queries: Sequence[Facts], rdtype: str) -> list[Facts]:
+def by_type(queries: Sequence[Facts], rdtype: str) -> list[Facts]:
+    """The queries of `rdtype` that got an answer (no transport error)."""
     return [q for q in queries if q["type"] == rdtype and not q["error"]]
 
 
-def failures(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
+def failures(facts: Facts) -> Iterator[Finding]:
     """dns.timeout per resolver, dns.servfail and dns.nxdomain across resolvers."""
+    name, queries = facts["name"], facts["queries"]
     resolvers = sorted({q["resolver"] for q in queries})
     for res in resolvers:
         mine = [q for q in queries if q["resolver"] == res]
@@ -80,8 +72,9 @@ def failures(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
         )
 
 
-def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Finding]:
+def records(facts: Facts) -> Iterator[Finding]:
     """dns.no_answer, dns.multiple_a, dns.ipv6_present, dns.cdn_proxied."""
+    name, queries, explicit = facts["name"], facts["queries"], facts.get("explicit", False)
     ok = [q for q in queries if not q["error"] and q["rcode"] == "NOERROR"]
     by_res: dict[str, list[Facts]] = {}
     for q in ok:
@@ -89,13 +82,11 @@ def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Fin
     empty = []
     for res, mine in sorted(by_res.items()):
         asked = {q["type"] for q in mine}
-        if asked & set(ADDRESS_TYPES) and not any(
-            _owned(q, t) for q in mine for t in ADDRESS_TYPES
-        ):
+        if asked & set(ADDRESS_TYPES) and not any(owned(q, t) for q in mine for t in ADDRESS_TYPES):
             empty.append((res, "A/AAAA"))
         if explicit:
             empty += [
-                (res, q["type"]) for q in mine if q["type"] not in ADDRESS_TYPES and not _owned(q)
+                (res, q["type"]) for q in mine if q["type"] not in ADDRESS_TYPES and not owned(q)
             ]
     if empty:
         types = sorted({t for _, t in empty})
@@ -107,8 +98,8 @@ def records(name: str, queries: Sequence[Facts], explicit: bool) -> Iterator[Fin
             f"(`triagebot dig {name} A AAAA CNAME`).",
         )
     # Per resolver: two resolvers that disagree are a mismatch, not a round-robin pool.
-    v4 = max((_owned(q) for q in _by_type(queries, "A")), key=len, default=[])
-    v6 = sorted({v for q in _by_type(queries, "AAAA") for v in _owned(q)})
+    v4 = max((owned(q) for q in by_type(queries, "A")), key=len, default=[])
+    v6 = sorted({v for q in by_type(queries, "AAAA") for v in owned(q)})
     if len(v4) > 1:
         yield codes.DNS_MULTIPLE_A.finding(
             severity="info",
@@ -161,119 +152,3 @@ def _cdn(name: str, ok: Sequence[Facts]) -> Iterator[Finding]:
             f"or make the record DNS-only: otherwise the request goes out through {provider} and "
             f"back. Compare with the origin: `curl -sv --resolve {name}:443:ORIGIN_IP https://{name}/`.",
         )
-
-
-def resolver_views(name: str, queries: Sequence[Facts], ns: Facts | None) -> Iterator[Finding]:
-    """dns.resolver_mismatch between resolvers, or between a resolver and the zone's servers."""
-    diffs: list[dict[str, Any]] = []
-    for rdtype in sorted({q["type"] for q in queries}):
-        answered = _by_type(queries, rdtype)
-        views = {(q["rcode"], tuple(_owned(q))) for q in answered}
-        if len(answered) > 1 and len(views) > 1:
-            diffs.append({"type": rdtype, "views": [_view(q) for q in answered]})
-    consensus = (ns or {}).get("consensus")
-    # A CNAME's target may live in another zone: then the zone's servers hold only the CNAME.
-    chained = any(v.startswith("CNAME ") for v in (consensus or {}).get("answers", []))
-    if consensus and ns and ns.get("consistent") and not chained:
-        auth_values = sorted(
-            v.split(" ", 1)[1] for v in consensus["answers"] if v.split(" ", 1)[0] == ns["type"]
-        )
-        for q in _by_type(queries, ns["type"]):
-            if (q["rcode"], _owned(q)) != (consensus["rcode"], auth_values):
-                diffs.append(
-                    {
-                        "type": ns["type"],
-                        "views": [_view(q)],
-                        "authority": {
-                            "rcode": consensus["rcode"],
-                            "values": auth_values,
-                            "ttl": consensus["ttl"],
-                            "servers": [s["address"] for s in ns["servers"]],
-                        },
-                    }
-                )
-    if not diffs:
-        return
-    severity, why, fix = mismatch(name, diffs, ns)
-    parts = []
-    for d in diffs:
-        shown = [f"{v['resolver']} {' '.join(v['values']) or v['rcode']}" for v in d["views"]]
-        if "authority" in d:
-            a = d["authority"]
-            shown.append(f"zone's servers {' '.join(a['values']) or a['rcode']}")
-        parts.append(f"{d['type']}: " + " vs ".join(shown))
-    yield codes.DNS_RESOLVER_MISMATCH.finding(
-        severity=severity,
-        title=f"{name}: answers differ ({'; '.join(parts)[:300]})",
-        detail=why,
-        evidence={"differences": diffs},
-        suggestion=fix,
-    )
-
-
-def _view(q: Facts) -> dict[str, Any]:
-    ttls = [a["ttl"] for a in q["answers"] if a["type"] == q["type"]]
-    providers = sorted({a["provider"]["name"] for a in q["answers"] if a.get("provider")})
-    return {
-        "resolver": q["resolver"],
-        "rcode": q["rcode"],
-        "values": _owned(q),
-        "ttl": min(ttls) if ttls else None,
-        "authoritative": q["authoritative"],
-        "providers": providers,
-    }
-
-
-def authority(name: str, ns: Facts) -> Iterator[Finding]:
-    """dns.inconsistent_ns from the authoritative check."""
-    if ns.get("error") or not ns.get("problems"):
-        return
-    zone = ns["zone"]
-    yield codes.DNS_INCONSISTENT_NS.finding(
-        severity="warning",
-        title=f"name servers of {zone} disagree: {ns['problems'][0][:200]}",
-        detail="; ".join(ns["problems"]),
-        evidence={"zone": zone, "problems": ns["problems"], "servers": ns["servers"]},
-        suggestion=f"Compare them: `dig @SERVER {zone} SOA +norec` for each of "
-        f"{', '.join(sorted({s['address'] for s in ns['servers']}))}. Bring the out-of-date "
-        "server in line: check NOTIFY and zone transfers (AXFR/IXFR) from the primary and bump "
-        "the serial there; a lame server needs the zone configured or the delegation fixed at "
-        "the parent.",
-    )
-
-
-def traced(name: str, trace: Facts) -> Iterator[Finding]:
-    """The finding for a --trace that broke, naming the zone and its servers."""
-    broke = trace.get("broke_at")
-    if not broke:
-        return
-    yield codes.BY_CODE.get(broke["code"], codes.DNS_SERVFAIL).finding(
-        severity="critical",
-        title=f"resolution of {name} breaks at zone {broke['zone']}: {broke['reason'][:200]}",
-        detail=broke["reason"],
-        evidence={"zone": broke["zone"], "steps": len(trace["steps"])},
-        suggestion=f"Fix the name servers of {broke['zone']} (they must answer authoritatively "
-        "for it) or the delegation to them in the parent zone; `dig +trace "
-        f"{name}` from another network confirms.",
-    )
-
-
-def from_finding(name: str, remote: Facts, bot: Sequence[str]) -> Iterator[Finding]:
-    """dns.resolver_mismatch when the host's view (getent, dig) differs from the bot's."""
-    verdict = from_host(name, remote, bot)
-    if verdict is None:
-        return
-    severity, title, why, fix = verdict
-    yield codes.DNS_RESOLVER_MISMATCH.finding(
-        severity=severity,
-        title=title,
-        detail=why,
-        evidence={
-            "from": remote["host"],
-            "host_getent": remote["getent"]["addresses"],
-            "host_dig": remote["dig"].get("addresses"),
-            "bot": list(bot),
-        },
-        suggestion=fix,
-        host=remote["host"],
-    )
