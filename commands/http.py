@@ -16,13 +16,14 @@ from commands import validate
 from commands.report import Report, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import verdict
-from commands.web.curl_hops import remote_view
+from commands.web.curl_hops import HopFailed, remote_view
 from commands.web.fetch import fetch
 from commands.web.request import HttpOptions, HttpRequest, Pin, parse
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import Executor, SSHOptions, executor_for
 from ssh_probes.model import LOCAL_HOST, Facts, Finding, HostTarget, ProbeResult
 from ssh_probes.rules.unreachable import unreachable
+from ssh_probes.runner import could_not_run
 
 __all__ = ["HttpOptions", "HttpRequest", "Pin", "parse", "run"]
 
@@ -43,6 +44,15 @@ async def _local(request: HttpRequest, opts: HttpOptions, guard: Guard) -> Probe
     return _result("http", LOCAL_HOST, facts, int((time.monotonic() - t0) * 1000))
 
 
+def _unreachable(
+    host: HostTarget, code: str, detail: str, ms: int, opts: HttpOptions
+) -> tuple[ProbeResult, list[Finding]]:
+    gone = unreachable(
+        host, code, detail, connect_timeout_s=opts.connect_timeout_s, doing="the curl check"
+    )
+    return ProbeResult("curl", host.name, False, {}, detail, ms, AREA), [gone]
+
+
 async def _remote(
     request: HttpRequest,
     opts: HttpOptions,
@@ -59,19 +69,15 @@ async def _remote(
         if own:
             await ex.connect()
         facts, raw = await remote_view(request, opts, ex, guard.for_command("from"))
-    except ValueError as exc:
+    except ExecutorError as exc:  # connecting (own executor) failed
         ms = int((time.monotonic() - t0) * 1000)
-        return ProbeResult("curl", host.name, False, {}, str(exc), ms, AREA), []
-    except ExecutorError as exc:
+        return _unreachable(host, exc.code, exc.detail, ms, opts)
+    except HopFailed as failed:
         ms = int((time.monotonic() - t0) * 1000)
-        gone = unreachable(
-            host,
-            exc.code,
-            exc.detail,
-            connect_timeout_s=opts.connect_timeout_s,
-            doing="the curl check",
-        )
-        return ProbeResult("curl", host.name, False, {}, exc.detail, ms, AREA), [gone]
+        gone = could_not_run(failed.result)
+        if gone is not None:
+            return _unreachable(host, *gone, ms, opts)
+        return ProbeResult("curl", host.name, False, {}, failed.result.error, ms, AREA), []
     finally:
         if own:
             await ex.close()

@@ -93,12 +93,18 @@ class Probe:
     # nothing (store_raw=False). Facts are parsed from the full output either way.
     raw_filter: Callable[[str], str] | None = None
     store_raw: bool = True
+    # Data for the command's stdin (e.g. curl's `-K -` config holding a URL with credentials,
+    # so it never shows in the host's process list); never parsed by a shell.
+    stdin: str | None = None
+    # Whether stderr belongs to the stored raw output (curl's error line is on stderr).
+    raw_stderr: bool = False
 
     def stored_raw(self, stdout: str) -> str:
         """The part of `stdout` (already redacted) that may be stored as raw output."""
         if not self.store_raw:
             return ""
         return self.raw_filter(stdout) if self.raw_filter else stdout
+
     # When true the runner adds the bot's wall clock just before and after the command to the
     # facts (`bot_clock`), so a rule can compare the host's clock with the bot's.
     clocked: bool = False

@@ -33,7 +33,7 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
     started = time.monotonic()
     sent = time.time()
     try:
-        out = await executor.run(probe.argv(host), timeout=probe.timeout_s)
+        out = await executor.run(probe.argv(host), timeout=probe.timeout_s, input=probe.stdin)
     except ExecutorError as exc:
         return interpret(probe, host, None, started, error=_unreachable(exc))
     return interpret(probe, host, out, started, sent=sent)
@@ -79,7 +79,7 @@ def interpret(
 
     if out is None:
         return result(False, error=error)
-    raw = probe.stored_raw(redactor.text(out.stdout))
+    raw = probe.stored_raw(redactor.text(out.stdout + (out.stderr if probe.raw_stderr else "")))
     if out.timed_out:
         return result(
             False, error=f"timed out after {probe.timeout_s:g}s", raw=raw, truncated=out.truncated
@@ -104,7 +104,8 @@ async def run_probes(
     the host's login shell starts once per triage rather than once per probe.
     """
     many = getattr(executor, "run_many", None)
-    if many is None or len(probes) < 2:
+    # A probe with stdin runs on its own: the batch session has one stdin for all of them.
+    if many is None or len(probes) < 2 or any(p.stdin is not None for p in probes):
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
     started = time.monotonic()
     sent = time.time()

@@ -70,11 +70,21 @@ def parse_dig(result: CommandResult) -> dict[str, Any]:
     return {"available": True, "records": records, "error": error}
 
 
+def getent_probe(name: str, timeout_s: float) -> Probe:
+    """`getent ahosts NAME` as a probe (fixed argv, the name one element of its own)."""
+    return Probe("getent", AREA, tuple(getent_argv(name)), parse_getent, timeout_s=timeout_s)
+
+
+def getent_facts(result: ProbeResult) -> Facts:
+    """The getent facts of a probe that ran (a timeout reads as the parser says it)."""
+    return _parsed(result, {"available": True, "addresses": [], "error": "getent timed out"})
+
+
 def probes(name: str, wait_s: float) -> tuple[Probe, Probe, Probe]:
     """getent, dig A and dig AAAA for the validated `name`, each a fixed argv + parser."""
     secs, limit = max(1, round(wait_s)), wait_s * 2
     return (
-        Probe("getent", AREA, tuple(getent_argv(name)), parse_getent, timeout_s=limit),
+        getent_probe(name, limit),
         Probe("dig:A", AREA, tuple(dig_argv(name, "A", secs)), parse_dig, timeout_s=limit),
         Probe("dig:AAAA", AREA, tuple(dig_argv(name, "AAAA", secs)), parse_dig, timeout_s=limit),
     )
@@ -97,7 +107,7 @@ async def resolve_on(executor: Executor, name: str, *, wait_s: float) -> dict[st
     if gone is not None:
         code, detail = gone
         return {**base, "error": f"{executor.host}: {detail}", "detail": detail, "code": code}
-    getent = _parsed(got[0], {"available": True, "addresses": [], "error": "getent timed out"})
+    getent = getent_facts(got[0])
     no_answer = {"available": True, "records": [], "error": DIG_NO_ANSWER}
     digs = [_parsed(r, no_answer) for r in got[1:]]
     dig: dict[str, Any] = {"available": digs[0]["available"]}

@@ -1,5 +1,8 @@
 """`http --from HOST`, hop by hop: every address curl connects to on the host is checked first.
 
+Every command (getent, each curl) is a Probe built for this hop, with the validated name or URL
+as argv elements of their own (or on stdin), run by `run_probe` like every probe: timeouts,
+output caps, redaction, and an unreachable host as a result (raised here as HopFailed).
 curl never resolves or follows anything on its own. For each hop the name is resolved on the
 host (`getent ahosts`, so the host's own DNS view is kept), every address is checked by the
 guard (the policy's `targets:`, section `from`), and curl gets `--resolve NAME:PORT:ADDRESS`
@@ -14,14 +17,31 @@ from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 from commands import validate
-from commands.dns.remote import getent_argv, parse_getent
+from commands.dns.remote import getent_facts, getent_probe
 from commands.target_guard import Guard
 from commands.web import curl
 from commands.web.fetch import REDIRECTS
 from commands.web.request import DEFAULT_PORTS, HttpOptions, HttpRequest, Pin, shown_url
 from ssh_probes.executor import Executor
-from ssh_probes.model import Facts
-from ssh_probes.redact import redact
+from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeResult
+from ssh_probes.runner import could_not_run, run_probe
+
+AREA = "http"
+
+
+class HopFailed(Exception):
+    """A command of a hop did not give facts: the host unreachable, a timeout, bad output."""
+
+    def __init__(self, result: ProbeResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+
+async def _run(ex: Executor, probe: Probe) -> ProbeResult:
+    result = await run_probe(ex, probe, HostTarget(name=ex.host))
+    if not result.ok:
+        raise HopFailed(result)
+    return result
 
 
 async def _pin(
@@ -34,7 +54,10 @@ async def _pin(
     pinned = req.pin_for(host, port)
     if pinned is not None:
         return Pin(host, port, guard.check(pinned.ip, host, what or "--resolve pin")), None
-    got = parse_getent(await ex.run(getent_argv(host), timeout=wait_s))
+    result = await run_probe(ex, getent_probe(host, wait_s), HostTarget(name=ex.host))
+    if could_not_run(result) is not None:
+        raise HopFailed(result)
+    got = getent_facts(result)
     if not got["available"]:
         addresses = await guard.resolve(host, port, wait_s, what)
     elif got["error"] or not got["addresses"]:
@@ -69,10 +92,20 @@ async def remote_view(
             return {**failed, "url": shown_url(url), "redirects": hop}, raw
         one = replace(req, url=url, pins=(pin,) if pin else (), method=method)
         argv, stdin = curl.argv(one, replace(opts, total_timeout_s=left), follow=False)
-        result = await ex.run(argv, timeout=left + 5, input=stdin)
-        raw += redact(result.stdout + result.stderr)
-        facts = curl.parse(result)  # ValueError: the caller reports an unreadable run
-        location = facts.pop("redirect_url", None)
+        seen: dict[str, str | None] = {}
+
+        def parse(result: CommandResult, seen: dict[str, str | None] = seen) -> Facts:
+            # The Location is followed as sent; what the result keeps is redacted.
+            facts = curl.parse(result)
+            seen["location"] = facts.pop("redirect_url", None)
+            return facts
+
+        probe = Probe(
+            "curl", AREA, tuple(argv), parse, timeout_s=left + 5, stdin=stdin, raw_stderr=True
+        )
+        done = await _run(ex, probe)  # HopFailed: the caller reports the failed run
+        raw += done.raw
+        facts, location = dict(done.facts), seen.get("location")
         parts.append(facts)
         status, fetched = facts.get("status"), url
         if facts.get("outcome") != "response" or status not in REDIRECTS or not location:
