@@ -16,7 +16,8 @@ from ssh_probes.redact import Redactor
 _UNREACHABLE = re.compile(r"(ssh\.[a-z_]+): (.*)", re.S)
 
 
-def _unreachable(exc: ExecutorError) -> str:
+def unreachable_error(exc: ExecutorError) -> str:
+    """The error of a probe that could not run because of `exc` (what could_not_run reads)."""
     return f"{exc.code}: {exc.detail}"
 
 
@@ -35,7 +36,7 @@ async def run_probe(executor: Executor, probe: Probe, host: HostTarget) -> Probe
     try:
         out = await executor.run(probe.argv(host), timeout=probe.timeout_s, input=probe.stdin)
     except ExecutorError as exc:
-        return interpret(probe, host, None, started, error=_unreachable(exc))
+        return interpret(probe, host, None, started, error=unreachable_error(exc))
     return interpret(probe, host, out, started, sent=sent)
 
 
@@ -112,7 +113,7 @@ async def run_probes(
     try:
         outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
     except ExecutorError as exc:
-        return [interpret(p, host, None, started, _unreachable(exc)) for p in probes]
+        return [interpret(p, host, None, started, unreachable_error(exc)) for p in probes]
     return [
         interpret(p, host, out, started, sent=sent) for p, out in zip(probes, outs, strict=True)
     ]
