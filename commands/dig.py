@@ -20,14 +20,15 @@ import dns.resolver
 
 from commands import validate
 from commands.dns import authority, remote, rules
-from commands.dns.query import Reply, Server, cname_chain, resolve, show
-from commands.dns.ranges import RANGES_DIR, attribute, attribute_name
+from commands.dns import facts as dig_facts
+from commands.dns.query import Server, resolve, show
+from commands.dns.ranges import RANGES_DIR
 from commands.dns.trace import trace
 from commands.dns.words import parse_domain, parse_resolver, shown
 from commands.report import Report, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from ssh_probes.errors import InputError
-from ssh_probes.model import LOCAL_HOST, Facts, HostTarget, ProbeResult, SSHOptions
+from ssh_probes.model import Facts, Finding, HostTarget, SSHOptions
 from ssh_probes.rules.unreachable import unreachable
 
 if TYPE_CHECKING:  # asyncssh is imported only when --from needs it
@@ -135,34 +136,6 @@ def system_resolver(opts: DigOptions) -> Server:
     return str(first.address), int(getattr(first, "port", conf.port))
 
 
-def _query_facts(reply: Reply, display: str, system: bool, ranges_dir: Path) -> Facts:
-    facts = reply.facts()
-    for answer in facts["answers"]:
-        if answer["type"] in ("A", "AAAA"):
-            answer["provider"] = attribute(answer["value"], ranges_dir)
-        elif answer["type"] == "CNAME":
-            answer["provider"] = attribute_name(answer["value"])
-    chain = cname_chain(reply.name, reply.answers)
-    facts.update(
-        kind="query", display=display, system=system, cname_chain=chain if len(chain) > 1 else []
-    )
-    return facts
-
-
-def _result(
-    probe: str, host: str, facts: Facts, error: str | None, ms: float | None
-) -> ProbeResult:
-    return ProbeResult(
-        probe,
-        host,
-        error is None,
-        facts=facts,
-        error=error or "",
-        duration_ms=int(ms or 0),
-        area="dns",
-    )
-
-
 async def _from(request: DigRequest, executor: Executor, opts: DigOptions, own: bool) -> Facts:
     """The --from host's view; an unreachable host is data (`error`, `code`), not a raise."""
     try:
@@ -170,35 +143,6 @@ async def _from(request: DigRequest, executor: Executor, opts: DigOptions, own: 
     finally:
         if own:
             await executor.close()
-
-
-def _bot_addresses(queries: Sequence[Facts], first: str) -> list[str]:
-    """The addresses the bot got from its first resolver, to compare with the --from host's."""
-    return sorted(
-        {
-            a["value"]
-            for q in queries
-            if q["resolver"] == first
-            for a in q["answers"]
-            if a["type"] in ("A", "AAAA") and q["type"] == a["type"]
-        }
-    )
-
-
-def _results(facts: Facts) -> list[ProbeResult]:
-    """One ProbeResult per query, and for the NS check, the trace and the --from host."""
-    results = [
-        _result(f"dig:{q['type']}@{q['resolver']}", LOCAL_HOST, q, q["error"], q["time_ms"])
-        for q in facts["queries"]
-    ]
-    if (ns := facts["ns"]) is not None:
-        results.append(_result("dig:ns-check", LOCAL_HOST, ns, ns.get("error"), None))
-    if (traced := facts["trace"]) is not None:
-        results.append(_result("dig:trace", LOCAL_HOST, traced, None, None))
-    if (there := facts["from"]) is not None:
-        host = there["host"]
-        results.append(_result(f"dig:from {host}", host, there, there.get("error"), None))
-    return results
 
 
 async def _nothing() -> None:
@@ -237,9 +181,9 @@ async def _gather(
         _from(request, executor, opts, own) if executor else _nothing(),
     )
     system = not request.resolvers
-    queries = [_query_facts(r, request.display, system, opts.ranges_dir) for r in replies]
+    queries = [dig_facts.query_facts(r, request.display, system, opts.ranges_dir) for r in replies]
     if there is not None:
-        there["bot_addresses"] = _bot_addresses(queries, show(resolvers[0]))
+        there["bot_addresses"] = dig_facts.bot_addresses(queries, show(resolvers[0]))
     return {
         "name": name,
         "explicit": bool(request.types),
@@ -248,6 +192,31 @@ async def _gather(
         "trace": traced,
         "from": there,
     }
+
+
+def _executor(
+    request: DigRequest, opts: DigOptions, host: HostTarget | None, given: Executor | None
+) -> Executor | None:
+    """The executor for --from (the given one, or one for `host`); None without --from."""
+    if given is None and host is not None:
+        from ssh_probes.executor import executor_for
+
+        given = executor_for(host, opts.ssh)
+    if request.from_host and given is None:
+        raise InputError(f"--from {request.from_host}: no such registered host")
+    return given
+
+
+def _unreachable(there: Facts | None, host: HostTarget | None, opts: DigOptions) -> list[Finding]:
+    """The unreachable-host finding when the --from host could not be reached."""
+    if there is None or not there.get("error"):
+        return []
+    gone = host or HostTarget(name=there["host"])
+    detail = there.get("detail") or there["error"]
+    timeout_s = opts.ssh.connect_timeout_s
+    return [
+        unreachable(gone, there["code"], detail, connect_timeout_s=timeout_s, doing="the lookup")
+    ]
 
 
 async def run(
@@ -268,26 +237,10 @@ async def run(
         guard.check(server[0], None, f"resolver @{show(server)}")
     started_at, t0 = datetime.now(UTC), time.monotonic()
     resolvers = list(request.resolvers) or [system_resolver(opts)]
-    executor = from_executor
-    if executor is None and from_host is not None:
-        from ssh_probes.executor import executor_for
-
-        executor = executor_for(from_host, opts.ssh)
-    if request.from_host and executor is None:
-        raise InputError(f"--from {request.from_host}: no such registered host")
+    executor = _executor(request, opts, from_host, from_executor)
     facts = await _gather(request, opts, resolvers, executor, from_executor is None, guard)
-    findings = rules.evaluate(facts)
-    there = facts["from"]
-    if there is not None and there.get("error"):
-        gone = from_host or HostTarget(name=there["host"])
-        detail = there.get("detail") or there["error"]
-        timeout_s = opts.ssh.connect_timeout_s
-        findings.append(
-            unreachable(
-                gone, there["code"], detail, connect_timeout_s=timeout_s, doing="the lookup"
-            )
-        )
-    results = _results(facts)
+    findings = rules.evaluate(facts) + _unreachable(facts["from"], from_host, opts)
+    results = dig_facts.results(facts)
     return Report(
         command="dig",
         target=request.domain,
