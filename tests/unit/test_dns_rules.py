@@ -125,6 +125,22 @@ def test_resolvers_that_agree_give_no_mismatch() -> None:
     assert run("resolver_views", {**given, "ns": None}) == []
 
 
+def test_a_resolver_that_differs_from_the_zone_servers_is_a_mismatch() -> None:
+    given = facts("resolver_views--test-nxdomain")
+    # The zone's server says NXDOMAIN (recorded); the resolver is made to still hold an address.
+    [query] = given["queries"]
+    query["rcode"] = "NOERROR"
+    query["answers"] = [{"name": given["name"], "type": "A", "ttl": 60, "value": "192.0.2.99"}]
+    f = one(run("resolver_views", given), "dns.resolver_mismatch")
+    [diff] = f.evidence["differences"]
+    assert diff["authority"]["rcode"] == "NXDOMAIN" and diff["authority"]["values"] == []
+    assert diff["authority"]["servers"] == ["127.212.126.4:41433"]
+    assert f.title == (
+        "nope.example.test: answers differ (A: 127.212.126.6:41433 192.0.2.99 vs zone's servers "
+        "NXDOMAIN)"
+    )
+
+
 def test_inconsistent_ns_names_the_zone_and_each_server() -> None:
     f = one(run("authority", facts("authority--test-disagreeing-servers")), "dns.inconsistent_ns")
     assert f.severity == "warning"

@@ -25,6 +25,12 @@ def by_type(queries: Sequence[Facts], rdtype: str) -> list[Facts]:
 def failures(facts: Facts) -> Iterator[Finding]:
     """dns.timeout per resolver, dns.servfail and dns.nxdomain across resolvers."""
     name, queries = facts["name"], facts["queries"]
+    yield from _timeouts(name, queries)
+    yield from _refused(name, queries)
+    yield from _nxdomain(name, queries)
+
+
+def _timeouts(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     resolvers = sorted({q["resolver"] for q in queries})
     for res in resolvers:
         mine = [q for q in queries if q["resolver"] == res]
@@ -46,6 +52,9 @@ def failures(facts: Facts) -> Iterator[Finding]:
                 f"(`dig @{addr.strip('[]')} -p {port} {name}`); try another resolver "
                 "(`@1.1.1.1`); on the host, check /etc/resolv.conf and the firewall.",
             )
+
+
+def _refused(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     bad = [q for q in queries if q["rcode"] in ("SERVFAIL", "REFUSED")]
     if bad:
         where = sorted({f"{q['resolver']} {q['rcode']}" for q in bad})
@@ -58,6 +67,9 @@ def failures(facts: Facts) -> Iterator[Finding]:
             "a dead or lame name server, a zone that failed to load, or DNSSEC (if `dig +cd "
             f"{name}` answers, validation fails). REFUSED: that server does not recurse for you.",
         )
+
+
+def _nxdomain(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     answered = [q for q in queries if not q["error"]]
     nx = sorted({q["resolver"] for q in answered if q["rcode"] == "NXDOMAIN"})
     if nx:
@@ -76,6 +88,12 @@ def records(facts: Facts) -> Iterator[Finding]:
     """dns.no_answer, dns.multiple_a, dns.ipv6_present, dns.cdn_proxied."""
     name, queries, explicit = facts["name"], facts["queries"], facts.get("explicit", False)
     ok = [q for q in queries if not q["error"] and q["rcode"] == "NOERROR"]
+    yield from _no_answer(name, ok, explicit)
+    yield from _addresses(name, queries)
+    yield from _cdn(name, ok)
+
+
+def _no_answer(name: str, ok: Sequence[Facts], explicit: bool) -> Iterator[Finding]:
     by_res: dict[str, list[Facts]] = {}
     for q in ok:
         by_res.setdefault(q["resolver"], []).append(q)
@@ -97,6 +115,9 @@ def records(facts: Facts) -> Iterator[Finding]:
             suggestion=f"Add the record, or ask for the type the client really uses "
             f"(`triagebot dig {name} A AAAA CNAME`).",
         )
+
+
+def _addresses(name: str, queries: Sequence[Facts]) -> Iterator[Finding]:
     # Per resolver: two resolvers that disagree are a mismatch, not a round-robin pool.
     v4 = max((owned(q) for q in by_type(queries, "A")), key=len, default=[])
     v6 = sorted({v for q in by_type(queries, "AAAA") for v in owned(q)})
@@ -118,7 +139,6 @@ def records(facts: Facts) -> Iterator[Finding]:
             f"timeouts. Test `curl -6 -sv https://{name}/`; to rule IPv6 out for Node.js, run with "
             "`NODE_OPTIONS=--dns-result-order=ipv4first`.",
         )
-    yield from _cdn(name, ok)
 
 
 def _cdn(name: str, ok: Sequence[Facts]) -> Iterator[Finding]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from commands.dns import codes, explain
@@ -13,36 +13,52 @@ from ssh_probes.model import Facts, Finding
 def resolver_views(facts: Facts) -> Iterator[Finding]:
     """dns.resolver_mismatch between resolvers, or between a resolver and the zone's servers."""
     name, queries, ns = facts["name"], facts["queries"], facts.get("ns")
+    diffs = _between_resolvers(queries) + _against_zone(queries, ns)
+    if not diffs:
+        return
+    severity, why, fix = explain.mismatch(name, diffs, ns)
+    yield codes.DNS_RESOLVER_MISMATCH.finding(
+        severity=severity,
+        title=f"{name}: answers differ ({_shown(diffs)[:300]})",
+        detail=why,
+        evidence={"differences": diffs},
+        suggestion=fix,
+    )
+
+
+def _between_resolvers(queries: Sequence[Facts]) -> list[dict[str, Any]]:
     diffs: list[dict[str, Any]] = []
     for rdtype in sorted({q["type"] for q in queries}):
         answered = by_type(queries, rdtype)
         views = {(q["rcode"], tuple(owned(q))) for q in answered}
         if len(answered) > 1 and len(views) > 1:
             diffs.append({"type": rdtype, "views": [_view(q) for q in answered]})
+    return diffs
+
+
+def _against_zone(queries: Sequence[Facts], ns: Facts | None) -> list[dict[str, Any]]:
     consensus = (ns or {}).get("consensus")
     # A CNAME's target may live in another zone: then the zone's servers hold only the CNAME.
     chained = any(v.startswith("CNAME ") for v in (consensus or {}).get("answers", []))
-    if consensus and ns and ns.get("consistent") and not chained:
-        auth_values = sorted(
-            v.split(" ", 1)[1] for v in consensus["answers"] if v.split(" ", 1)[0] == ns["type"]
-        )
-        for q in by_type(queries, ns["type"]):
-            if (q["rcode"], owned(q)) != (consensus["rcode"], auth_values):
-                diffs.append(
-                    {
-                        "type": ns["type"],
-                        "views": [_view(q)],
-                        "authority": {
-                            "rcode": consensus["rcode"],
-                            "values": auth_values,
-                            "ttl": consensus["ttl"],
-                            "servers": [s["address"] for s in ns["servers"]],
-                        },
-                    }
-                )
-    if not diffs:
-        return
-    severity, why, fix = explain.mismatch(name, diffs, ns)
+    if not (consensus and ns and ns.get("consistent")) or chained:
+        return []
+    auth_values = sorted(
+        v.split(" ", 1)[1] for v in consensus["answers"] if v.split(" ", 1)[0] == ns["type"]
+    )
+    authority = {
+        "rcode": consensus["rcode"],
+        "values": auth_values,
+        "ttl": consensus["ttl"],
+        "servers": [s["address"] for s in ns["servers"]],
+    }
+    return [
+        {"type": ns["type"], "views": [_view(q)], "authority": dict(authority)}
+        for q in by_type(queries, ns["type"])
+        if (q["rcode"], owned(q)) != (consensus["rcode"], auth_values)
+    ]
+
+
+def _shown(diffs: Sequence[dict[str, Any]]) -> str:
     parts = []
     for d in diffs:
         shown = [f"{v['resolver']} {' '.join(v['values']) or v['rcode']}" for v in d["views"]]
@@ -50,13 +66,7 @@ def resolver_views(facts: Facts) -> Iterator[Finding]:
             a = d["authority"]
             shown.append(f"zone's servers {' '.join(a['values']) or a['rcode']}")
         parts.append(f"{d['type']}: " + " vs ".join(shown))
-    yield codes.DNS_RESOLVER_MISMATCH.finding(
-        severity=severity,
-        title=f"{name}: answers differ ({'; '.join(parts)[:300]})",
-        detail=why,
-        evidence={"differences": diffs},
-        suggestion=fix,
-    )
+    return "; ".join(parts)
 
 
 def _view(q: Facts) -> dict[str, Any]:
