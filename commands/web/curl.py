@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import re
 
-from commands.web.fetch import TLS_KINDS, USER_AGENT
+from commands.web.failures import TLS_KINDS
+from commands.web.fetch import USER_AGENT
 from commands.web.request import HttpOptions, HttpRequest, shown_url
 from ssh_probes.model import CommandResult, Facts
 from ssh_probes.redact import redact

@@ -115,7 +115,8 @@ def test_healthy_answers_give_nothing() -> None:
 def test_every_classified_outcome_has_a_row() -> None:
     # What curl's exit statuses map to (28 is refined into these three), and fetch's failures.
     from_curl = set(curl.EXIT_CODES.values()) - {"timeout"} | {"dns.timeout", "http.timeout"}
-    source = (ROOT / "commands" / "web" / "fetch.py").read_text()
+    web = ROOT / "commands" / "web"
+    source = (web / "fetch.py").read_text() + (web / "failures.py").read_text()
     from_fetch = set(re.findall(r'"((?:tcp|http|tls|dns)\.[a-z_]+)"', source))
     missing = (from_curl | from_fetch) - BROKEN - set(verdict.OUTCOMES)
     assert missing == set(), missing
