@@ -103,7 +103,8 @@ async def resolve_on(executor: Executor, name: str, *, wait_s: float) -> dict[st
     host = HostTarget(name=executor.host)
     got = await asyncio.gather(*(run_probe(executor, p, host) for p in probes(name, wait_s)))
     base = {"kind": "from", "host": executor.host, "name": name}
-    gone = could_not_run(got[0])
+    # Any of them unreachable (they share one connection): nothing there can be trusted.
+    gone = next((found for r in got if (found := could_not_run(r)) is not None), None)
     if gone is not None:
         code, detail = gone
         return {**base, "error": f"{executor.host}: {detail}", "detail": detail, "code": code}
