@@ -69,6 +69,9 @@ async def _remote(
         if own:
             await ex.connect()
         facts, raw = await remote_view(request, opts, ex, guard.for_command("from"))
+    except ValueError as exc:  # e.g. a redirect to a URL with an impossible port
+        ms = int((time.monotonic() - t0) * 1000)
+        return ProbeResult("curl", host.name, False, {}, str(exc), ms, AREA), []
     except ExecutorError as exc:  # connecting (own executor) failed
         ms = int((time.monotonic() - t0) * 1000)
         return _unreachable(host, exc.code, exc.detail, ms, opts)

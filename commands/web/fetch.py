@@ -173,6 +173,10 @@ async def fetch(req: HttpRequest, opts: HttpOptions, guard: Guard = AT_THE_MACHI
                     if url.scheme not in DEFAULT_PORTS:
                         facts["note"] = "redirect to a non-http URL not followed"
                         break
+                    if not 0 < (url.port or DEFAULT_PORTS[url.scheme]) < 65536:
+                        # httpx would take it to connect(), which fails outside any handler.
+                        where = shown_url(str(url))
+                        raise Failure("http.error", f"redirect to {where}: port out of range")
                     method = "GET" if response.status_code == 303 and method != "HEAD" else method
                 else:
                     facts.update(
