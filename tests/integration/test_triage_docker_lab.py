@@ -1,16 +1,21 @@
-"""`triage` over real SSH with the docker probe: a `docker` shim replaying real captures.
+"""`triage` over real SSH with the docker probe, against a real Docker daemon and a replay.
 
-No Docker engine runs here, so the shim in the lab host's bin directory (first on PATH for
-its SSH sessions) prints, for the exact commands the probe runs, the real documents of the
-golden file `tests/fixtures/outputs/docker/three-hosts-merged.txt` (sources in its README).
-Any other docker command is logged and fails with status 99.
+The real daemon (tests/lab/dockerd.py, its own socket, roots and bridges) runs the seed's
+setups (tests/lab/docker_scenes.py); the lab host reaches it through the real `docker` CLI
+(a wrapper in its bin directory sets DOCKER_HOST) and resolves names through its own
+/etc/hosts. The replay: a `docker` shim prints, for the exact commands the probe runs, the
+real documents of `tests/fixtures/outputs/docker/three-hosts-merged.txt` (sources in its
+README), so containers from other real hosts go through the same path.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,11 +23,14 @@ import pytest
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
-from ssh_probes.model import Facts, ProbeConfig
+from ssh_probes.model import Facts, Finding, ProbeConfig
 from ssh_probes.rules import Thresholds
 from tests.fixtures.capture import OUTPUTS
+from tests.lab import docker_scenes
+from tests.lab.dockerd import Dockerd
+from tests.lab.dockerd import missing as dockerd_missing
 from tests.lab.fixtures import target_for
-from tests.lab.netns import LabHost
+from tests.lab.netns import Lab, LabHost
 
 pytestmark = pytest.mark.lab
 
@@ -40,6 +48,7 @@ case "$*" in
   {ps_q}) cat "$d/ids" ;;
   {ps_json}) cat "$d/ps" ;;
   {inspect}) cat "$d/inspect" ;;
+  {stats}) ;;
   *) echo "docker $*" >> "$d/unexpected"; echo "docker shim: unexpected: docker $*" >&2; exit 99 ;;
 esac
 """
@@ -70,6 +79,7 @@ def docker_shim(lab_host: LabHost) -> Iterator[Path]:
             ps_q=shlex.quote("ps -aq --no-trunc"),
             ps_json=shlex.quote("ps -a --no-trunc --format {{json .}}"),
             inspect=shlex.quote("inspect " + " ".join(ids)),
+            stats=shlex.quote("stats --no-stream --no-trunc --format {{json .}}"),
         )
     )
     shim.chmod(0o755)
@@ -123,3 +133,138 @@ async def test_host_without_docker_daemon_is_info_and_ok(lab_host: LabHost) -> N
     unavailable = [f for f in report.findings if f.evidence.get("probe") == "docker"]
     assert [(f.code, f.severity) for f in unavailable] == [("source.unavailable", "info")]
     assert not [f for f in report.findings if f.code.startswith("docker.")]
+
+
+# --- the real daemon -----------------------------------------------------------------------
+
+DOCKER_ONLY = replace(OPTS, probes=("docker",))
+
+
+@pytest.fixture(scope="module")
+def dockerd() -> Iterator[Dockerd]:
+    """This module's own dockerd; skipped without root or docker.io (failed under CI)."""
+    why = dockerd_missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"Docker lab unavailable under CI: {why}")
+        pytest.skip(why)
+    daemon = Dockerd()
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.close()
+
+
+@pytest.fixture
+def docker_host(lab: Lab, dockerd: Dockerd) -> Iterator[LabHost]:
+    """A lab host with its own /etc/hosts (the seed's Cloudflare records) and the daemon."""
+    host = lab.add_host()
+    try:
+        hosts = host.workdir / "hosts"
+        hosts.write_text(docker_scenes.ETC_HOSTS)
+        host.etc_hosts = hosts
+        host.stop_sshd()
+        host.start_sshd()
+        dockerd.wrapper(host.bin_dir)
+        yield host
+    finally:
+        dockerd.reset()
+        host.destroy()
+
+
+def by_code(report: Report, code: str) -> list[Finding]:
+    return [f for f in report.findings if f.code == code]
+
+
+async def test_seed_setup_gives_hairpin_isolation_and_the_node_timeout(
+    docker_host: LabHost, dockerd: Dockerd
+) -> None:
+    docker_scenes.seed(dockerd)
+    report = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    assert report.status == "ok", [r.error for r in report.results if not r.ok]
+    [hairpin] = by_code(report, "docker.hairpin")
+    assert hairpin.severity == "warning"
+    assert hairpin.evidence["from"] == "dashboard"
+    assert hairpin.evidence["to"] == "supabase-kong"
+    assert hairpin.evidence["variable"] == "SUPABASE_URL"
+    assert hairpin.evidence["provider"] == "Cloudflare"
+    assert hairpin.evidence["addresses"][:2] == ["104.21.65.134", "172.67.63.161"]
+    assert "docker network connect supabase-net dashboard" in hairpin.suggestion
+    assert "SUPABASE_URL=`http://supabase-kong:8000`" in hairpin.suggestion
+    assert "DNS-only" in hairpin.suggestion
+    check = "docker exec dashboard wget -qO- --timeout=5 http://supabase-kong:8000/"
+    assert check in hairpin.suggestion
+    [isolated] = by_code(report, "docker.network_isolated")
+    assert (isolated.evidence["from"], isolated.evidence["to"]) == ("dashboard", "supabase-kong")
+    assert isolated.evidence["shared"] == []
+    assert "docker network connect supabase-net dashboard" in isolated.suggestion
+    [node] = by_code(report, "log.happy_eyeballs_timeout")
+    assert node.evidence["container"] == "dashboard"
+    assert node.evidence["count"] == 2
+    assert "NODE_OPTIONS=--dns-result-order=ipv4first" in node.suggestion
+    assert "(has IPv6)" in node.detail  # the Cloudflare AAAA of the name
+    # Nothing secret became a fact: the anon key is in the container's environment only.
+    facts = json.dumps([r.facts for r in report.results])
+    assert docker_scenes.ANON_KEY not in facts
+    # The fix the finding gives works on the real daemon: "bad address" before, kong after.
+    before = subprocess.run(
+        dockerd.argv("exec", "dashboard", "timeout", "10", "wget", "-qO-", "http://supabase-kong:8000/"),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert "bad address" in before.stderr
+    dockerd.docker("network", "connect", "supabase-net", "dashboard")
+    after = dockerd.docker("exec", "dashboard", "timeout", "10", "wget", "-qO-",
+                           "http://supabase-kong:8000/")  # fmt: skip
+    assert after.strip() == "kong"
+    again = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    assert not by_code(again, "docker.network_isolated")
+    [still] = by_code(again, "docker.hairpin")  # SUPABASE_URL still names the public host
+    assert "they share supabase-net" in still.suggestion
+
+
+async def test_same_network_internal_url_gives_no_warning(
+    docker_host: LabHost, dockerd: Dockerd
+) -> None:
+    docker_scenes.one_network(dockerd)
+    report = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    assert report.status == "ok", [r.error for r in report.results if not r.ok]
+    assert [c["name"] for c in docker_result(report)["containers"]] == [
+        "dashboard",
+        "supabase-kong",
+    ]
+    # Only the docker probe ran: every finding of the report is about these containers.
+    loud = [(f.code, f.title) for f in report.findings if f.severity != "info"]
+    assert loud == []
+
+
+async def test_oom_killed_container_restarting_is_critical_with_its_real_limit(
+    docker_host: LabHost, dockerd: Dockerd
+) -> None:
+    docker_scenes.oom(dockerd)
+    report = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    [f] = by_code(report, "docker.restarting")
+    assert f.severity == "critical"
+    assert f.evidence["container"] == "cache-warmer"
+    assert f.evidence["oom_killed"] is True
+    assert f.evidence["memory_limit"] == 8 * 1048576
+    assert "killed for lack of memory (OOMKilled)" in f.title
+    assert "Its memory limit is 8 MiB" in f.suggestion
+    assert "docker update --memory 16m --memory-swap 16m cache-warmer" in f.suggestion
+    # Its own words, read with `docker logs --tail 50` by the follow-up probe.
+    assert "warming cache" in f.detail
+    detail = [r for r in report.results if r.probe == "docker_detail"]
+    assert detail and detail[0].ok, detail
+
+
+async def test_oom_killed_container_stopped_today_is_still_critical(
+    docker_host: LabHost, dockerd: Dockerd
+) -> None:
+    docker_scenes.oom(dockerd)
+    dockerd.docker("update", "--restart", "no", "cache-warmer")
+    dockerd.docker("stop", "cache-warmer")
+    report = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    [f] = by_code(report, "docker.restarting")
+    assert f.evidence["state"] == "exited"
+    # FinishedAt is seconds old: it counts. Aged FinishedAt: tests/unit/test_docker_lab_goldens.py
+    assert f.severity == "critical"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
-from ssh_probes.probes.docker import caddy_hosts, proxy_hosts, traefik_hosts, url_env
+from ssh_probes.probes.docker_refs import caddy_hosts, proxy_hosts, traefik_hosts, url_env
 from ssh_probes.rules import Thresholds, evaluate
-from ssh_probes.rules.docker import talk_pairs
+from ssh_probes.rules.docker_calls import talk_pairs
 from tests.fixtures.capture import OUTPUTS
 
 GOLDEN = OUTPUTS / "docker"
