@@ -144,7 +144,7 @@ def url_env(env: list[str]) -> list[dict[str, Any]]:
         if value and all(pairs):
             for m in pairs:
                 assert m is not None
-                if is_hostname(m[1]) and 0 < int(m[2]) < 65536:
+                if is_hostname(m[1]) and not m[1].isdigit() and 0 < int(m[2]) < 65536:
                     out.append({"name": name, "scheme": "", "host": m[1], "port": int(m[2])})
         elif _HOST_VAR.search(name) and is_hostname(value) and not value.isdigit():
             out.append({"name": name, "scheme": "", "host": value, "port": None})

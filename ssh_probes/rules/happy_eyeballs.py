@@ -84,12 +84,20 @@ def _containers(
 def _host_logs(
     logs: Facts, host: HostTarget, _t: Thresholds, _extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
+    # Groups keep only their headline; their `timeout` flag was computed on the whole entry,
+    # so Node's `fetch failed` whose continuation says ETIMEDOUT is recognised by the two.
     trace = logs.get("first_trace") or {}
     texts = [
-        (str(g.get("source", "")), int(g.get("count", 1)), f"{g.get('example', '')}")
+        (str(g.get("source", "")), int(g.get("count", 1)), str(g.get("example", "")))
         for g in logs.get("groups") or []
-    ] + [(str(trace.get("source", "")), 1, line) for line in trace.get("lines") or []]
-    hits = [(source, count, text) for source, count, text in texts if _PATTERN.search(text)]
+        if _PATTERN.search(str(g.get("example", "")))
+        or (g.get("timeout") and "fetch failed" in str(g.get("example", "")))
+    ] + [
+        (str(trace.get("source", "")), 1, line)
+        for line in trace.get("lines") or []
+        if _PATTERN.search(line)
+    ]
+    hits = texts
     if not hits:
         return
     sources = sorted({s for s, _, _ in hits})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -268,3 +269,19 @@ async def test_oom_killed_container_stopped_today_is_still_critical(
     assert f.evidence["state"] == "exited"
     # FinishedAt is seconds old: it counts. Aged FinishedAt: tests/unit/test_docker_lab_goldens.py
     assert f.severity == "critical"
+
+
+async def test_container_near_its_memory_limit(docker_host: LabHost, dockerd: Dockerd) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc to build the lab's memory hog")
+    docker_scenes.near_limit(dockerd)
+    report = await triage.run(target_for(docker_host), DOCKER_ONLY)
+    [f] = by_code(report, "docker.memory_near_limit")
+    assert f.severity == "warning"
+    assert f.evidence["container"] == "search-cache"
+    assert f.evidence["memory_limit"] == 40 * 1048576
+    # docker stats: 37 MiB held plus busybox's few pages, under the 40 MiB limit.
+    assert 37 * 1048576 <= f.evidence["memory_usage"] < 40 * 1048576
+    assert "of its 40 MiB memory limit" in f.title
+    assert "docker update --memory 80m --memory-swap 80m search-cache" in f.suggestion
+    assert not by_code(report, "docker.restarting")

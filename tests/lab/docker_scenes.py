@@ -121,7 +121,17 @@ def oom(dockerd: Dockerd, limit: str = "8m", timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-SCENES = {"seed": seed, "one-network": one_network, "oom-restarting": oom}
+def near_limit(dockerd: Dockerd) -> None:
+    """A container holding 37 MiB under a 40 MiB limit (93 %): running, not yet killed."""
+    dockerd.docker(
+        "run", "-d", "--name", "search-cache", "--memory", "40m", "--memory-swap", "40m",
+        IMAGE, "sh", "-c", "echo 'index loaded'; exec hog 37",
+    )  # fmt: skip
+    wait_logs(dockerd, "search-cache", "index loaded")
+    time.sleep(0.5)  # hog touches its pages right after the echo
+
+
+SCENES = {"seed": seed, "one-network": one_network, "oom-restarting": oom, "near-limit": near_limit}
 
 
 async def capture(case: str) -> None:

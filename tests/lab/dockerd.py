@@ -11,7 +11,8 @@ empty config file.
 
 No registry is reachable, so the one image, `tbl-busybox:lab`, is `docker import`ed from a
 rootfs of this machine's busybox (dynamically linked on Debian: its libraries are copied next
-to it) with the applet links a test needs. User-defined networks get bridges named
+to it) with the applet links a test needs, and, when gcc is there, `hog`: a static program
+that holds a given amount of memory. User-defined networks get bridges named
 `tbld<pid>x<n>` and subnets from 198.19.250.0/24 (tests/lab/netns.py hands out 198.18.0.0/15
 from the bottom: index 506+ would be needed to collide).
 
@@ -43,6 +44,17 @@ PREFIX = "tbl-docker-"
 BRIDGE = "tbld"
 SUBNET_BASE = "198.19.250"
 START_TIMEOUT_S = 60.0
+HOG_C = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    size_t n = (size_t)atol(argc > 1 ? argv[1] : "1") << 20;
+    volatile char *p = malloc(n);  /* volatile: the compiler must keep every write */
+    if (!p) return 1;
+    for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+    for (;;) pause();
+}
+"""
 APPLETS = (
     "sh",
     "wget",
@@ -212,6 +224,8 @@ class Dockerd:
                 dest = rootfs / path.lstrip("/")
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, dest)
+        if shutil.which("gcc"):
+            self._hog(rootfs / "bin" / "hog")
         # glibc resolves names through NSS modules it loads at run time: without them and
         # nsswitch.conf, busybox wget crashes instead of saying "bad address".
         for lib in ("libnss_files.so.2", "libnss_dns.so.2"):
@@ -234,6 +248,12 @@ class Dockerd:
             assert tar.stdout is not None
             tar.stdout.close()
             tar.wait()
+
+    def _hog(self, dest: Path) -> None:
+        """A static `hog MIB`: allocates and touches MIB MiB, then sleeps (busybox cannot)."""
+        source = self.root / "hog.c"
+        source.write_text(HOG_C)
+        _run(["gcc", "-static", "-O1", "-o", str(dest), str(source)], timeout=120)
 
     def network(self, name: str) -> str:
         """A user-defined bridge network with its own /28 and bridge name; its subnet."""
