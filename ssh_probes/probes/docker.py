@@ -21,29 +21,32 @@ MAX_CONTAINERS = 100
 MAX_PS = MAX_CONTAINERS * 5
 MAX_LIST = 20  # per container: networks, aliases, ports, hosts, URL variables
 
-# `docker ps -aq` first: it fails fast (and says why) when the daemon is unreachable, and
-# gives the ids for inspect. Ids are hex, so word splitting "$ids" is safe. stderr of ps and
-# inspect is dropped: a container removed in between makes inspect warn, not corrupt the JSON.
+# `docker ps -a` first: it fails fast (and says why) when the daemon is unreachable, and its
+# JSON lines give the ids for inspect (hex: the sed pattern admits nothing else, so word
+# splitting "$ids" is safe). `docker stats` samples for about a second, so it runs in the
+# background meanwhile. stderr of inspect is dropped: a container removed in between makes
+# inspect warn, not corrupt the JSON. Every docker call has its own timeout.
 SCRIPT = f"""\
 if ! command -v docker >/dev/null 2>&1; then echo '@@no-docker'; exit 0; fi
-ids=$(timeout 10 docker ps -aq --no-trunc 2>&1)
-rc=$?
-if [ "$rc" -ne 0 ]; then echo "@@daemon-error $rc"; printf '%s\\n' "$ids" | head -n 5; exit 0; fi
-echo "@@now $(date -u +%s)"
 stats=$(mktemp 2>/dev/null || echo /dev/null)
-# docker stats samples for about a second: run it while ps and inspect run.
-if [ -n "$ids" ]; then
-  timeout 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' >"$stats" 2>/dev/null &
+cleanup() {{ [ "$stats" = /dev/null ] || rm -f "$stats"; }}
+timeout 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' >"$stats" 2>/dev/null &
+ps=$(timeout 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  echo "@@daemon-error $rc"; printf '%s\\n' "$ps" | head -n 5; wait; cleanup; exit 0
 fi
+echo "@@now $(date -u +%s)"
 echo '@@ps'
-timeout 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>/dev/null | head -n {MAX_PS}
+printf '%s\\n' "$ps" | head -n {MAX_PS}
+ids=$(printf '%s\\n' "$ps" | sed -n 's/.*"ID":"\\([0-9a-f]*\\)".*/\\1/p')
 echo '@@inspect'
 set -- $(printf '%s\\n' "$ids" | head -n {MAX_INSPECT})
 if [ "$#" -gt 0 ]; then timeout 10 docker inspect "$@" 2>/dev/null; fi
 wait
 echo '@@stats'
 head -n {MAX_CONTAINERS} "$stats"
-[ "$stats" = /dev/null ] || rm -f "$stats"
+cleanup
 echo "@@end $(printf '%s\\n' "$ids" | grep -c .)"
 """
 

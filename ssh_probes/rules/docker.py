@@ -8,6 +8,7 @@ The advice uses the container's own limit and usage (docker stats) and its last 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,9 @@ _EXIT_HINT = {
     143: "143 = SIGTERM: it was stopped",
     1: "1 = the application exited with an error: its last log lines say why",
 }
+
+
+_STATUS_CODE = re.compile(r"^(?:Restarting|Exited) \((\d+)\)")
 
 
 def _mib(n: int) -> str:
@@ -101,9 +105,16 @@ def _restarting(
 ) -> Iterator[Finding]:
     logs = (extra.get("docker_detail") or {}).get("logs") or {}
     for c in facts["containers"]:
-        name, count, code = c["name"], c["restart_count"], c["exit_code"]
-        looping = c["state"] == "restarting"
-        oom = c["oom_killed"] and c["state"] in ("exited", "dead", "restarting")
+        name, count = c["name"], c["restart_count"]
+        status = str(c.get("status") or "")
+        # ps and inspect run a moment apart: a crash-looping container may be `running` (just
+        # restarted, ExitCode 0, OOMKilled still set) in one and `Restarting (137)` in the other.
+        looping = c["state"] == "restarting" or status.startswith("Restarting")
+        was = _STATUS_CODE.match(status)
+        code = c["exit_code"] or (int(was[1]) if was else 0)
+        oom = c["oom_killed"] and (
+            c["state"] in ("exited", "dead", "restarting") or (looping or count > 0)
+        )
         if not (looping or oom or count >= t.docker_restarts_warning):
             continue
         age = _age_s(c, facts.get("now"))

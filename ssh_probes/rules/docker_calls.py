@@ -297,9 +297,10 @@ def _hairpin(found: list[Call], host: HostTarget, detail: Mapping[str, Any]) -> 
             else f"put them on one network ({_connect(a, b)}) and set {var}=`{internal}` "
             f"in {a['name']}"
         )
+        grey = " (Cloudflare: the grey cloud)" if provider == "Cloudflare" else ""
         dns_only = (
-            f"or make the DNS record of {name} DNS-only (no {provider} proxy: Cloudflare's grey "
-            "cloud) so it resolves to the server"
+            f"or make the DNS record of {name} DNS-only, not proxied by {provider}{grey}, so it "
+            "resolves to the server"
             if provider != "this host's own address"
             else "or keep the public name and accept the detour through the host's public address"
         )
