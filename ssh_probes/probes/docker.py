@@ -23,32 +23,39 @@ MAX_LIST = 20  # per container: networks, aliases, ports, hosts, URL variables
 
 # `docker ps -a` first: it fails fast (and says why) when the daemon is unreachable, and its
 # JSON lines give the ids for inspect (hex: the sed pattern admits nothing else, so word
-# splitting "$ids" is safe). `docker stats` samples for about a second, so it runs in the
-# background meanwhile. stderr of inspect is dropped: a container removed in between makes
-# inspect warn, not corrupt the JSON. Every docker call has its own timeout.
+# splitting "$ids" is safe). `docker stats --no-stream` takes two samples (~1.8 s), so it
+# runs only for running containers with a memory limit (the only ones docker.memory_near_limit
+# can judge), in the background while inspect runs. stderr of inspect is dropped: a container
+# removed in between makes inspect warn, not corrupt the JSON. Every docker call has a timeout.
 SCRIPT = f"""\
 if ! command -v docker >/dev/null 2>&1; then echo '@@no-docker'; exit 0; fi
-stats=$(mktemp 2>/dev/null || echo /dev/null)
-cleanup() {{ [ "$stats" = /dev/null ] || rm -f "$stats"; }}
-timeout 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' >"$stats" 2>/dev/null &
+limited_format=$1
 ps=$(timeout 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>&1)
 rc=$?
-if [ "$rc" -ne 0 ]; then
-  echo "@@daemon-error $rc"; printf '%s\\n' "$ps" | head -n 5; wait; cleanup; exit 0
-fi
+if [ "$rc" -ne 0 ]; then echo "@@daemon-error $rc"; printf '%s\\n' "$ps" | head -n 5; exit 0; fi
 echo "@@now $(date -u +%s)"
 echo '@@ps'
 printf '%s\\n' "$ps" | head -n {MAX_PS}
-ids=$(printf '%s\\n' "$ps" | sed -n 's/.*"ID":"\\([0-9a-f]*\\)".*/\\1/p')
+ids=$(printf '%s\\n' "$ps" | sed -n 's/.*"ID":"\\([0-9a-f]*\\)".*/\\1/p' | head -n {MAX_INSPECT})
+set -- $ids
+stats=""
+if [ "$#" -gt 0 ]; then
+  limited=$(timeout 10 docker inspect --format "$limited_format" "$@" 2>/dev/null | grep .)
+  if [ -n "$limited" ] && stats=$(mktemp 2>/dev/null); then
+    timeout 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' $limited \\
+      >"$stats" 2>/dev/null &
+  fi
+fi
 echo '@@inspect'
-set -- $(printf '%s\\n' "$ids" | head -n {MAX_INSPECT})
 if [ "$#" -gt 0 ]; then timeout 10 docker inspect "$@" 2>/dev/null; fi
 wait
 echo '@@stats'
-head -n {MAX_CONTAINERS} "$stats"
-cleanup
-echo "@@end $(printf '%s\\n' "$ids" | grep -c .)"
+if [ -n "$stats" ]; then head -n {MAX_CONTAINERS} "$stats"; rm -f "$stats"; fi
+echo "@@end $(printf '%s\\n' "$ps" | grep -c '"ID":')"
 """
+# The id of each running container with a memory limit (an empty line for the others); an
+# argument of the script, so the template needs no quoting inside it.
+LIMITED = "{{if .State.Running}}{{if .HostConfig.Memory}}{{.Id}}{{end}}{{end}}"
 
 _NO_NAMES = {"bridge", "host", "none"}  # networks where Docker's DNS does not resolve names
 
@@ -232,7 +239,7 @@ def parse(result: CommandResult) -> Facts:
 DOCKER = Probe(
     name="docker",
     area="docker",
-    command=("sh", "-c", SCRIPT, "sh"),
+    command=("sh", "-c", SCRIPT, "sh", LIMITED),
     parse=parse,
     timeout_s=20.0,
     raw_filter=stored_output,  # container environments are never stored
