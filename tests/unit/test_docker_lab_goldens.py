@@ -184,3 +184,14 @@ def test_detail_probe_passes_only_valid_names_and_ids() -> None:
 def test_unfinished_detail_output_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         docker_detail.parse(CommandResult("@@name a.example\n", "", 0, 0.0))
+
+
+def test_follow_up_summary_names_the_provider_and_the_log_groups() -> None:
+    from bot.render.summaries import summarize
+
+    lines = summarize(ProbeResult("docker_detail", HOST.name, True, facts=detail("lab-seed")))
+    assert lines[0] == (
+        "supabase.example.test -> 104.21.65.134, 172.67.63.161, 2606:4700:3030::6815:4186 "
+        "(Cloudflare)"
+    )
+    assert "wget: bad address 'supabase-kong:8000' (x3)" in lines[1]
