@@ -30,7 +30,11 @@ MAX_LIST = 20  # per container: networks, aliases, ports, hosts, URL variables
 SCRIPT = f"""\
 if ! command -v docker >/dev/null 2>&1; then echo '@@no-docker'; exit 0; fi
 limited_format=$1
-ps=$(timeout 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>&1)
+# Each docker call has its own deadline, so a wedged daemon still leaves what was read
+# (busybox before 1.30 spells it `timeout -t N`: there the calls run bare, under the
+# executor's deadline for the whole probe).
+if timeout 5 true 2>/dev/null; then to() {{ timeout "$@"; }}; else to() {{ shift; "$@"; }}; fi
+ps=$(to 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>&1)
 rc=$?
 if [ "$rc" -ne 0 ]; then echo "@@daemon-error $rc"; printf '%s\\n' "$ps" | head -n 5; exit 0; fi
 echo "@@now $(date -u +%s)"
@@ -40,14 +44,14 @@ ids=$(printf '%s\\n' "$ps" | sed -n 's/.*"ID":"\\([0-9a-f]*\\)".*/\\1/p' | head 
 set -- $ids
 stats=""
 if [ "$#" -gt 0 ]; then
-  limited=$(timeout 10 docker inspect --format "$limited_format" "$@" 2>/dev/null | grep .)
+  limited=$(to 10 docker inspect --format "$limited_format" "$@" 2>/dev/null | grep .)
   if [ -n "$limited" ] && stats=$(mktemp 2>/dev/null); then
-    timeout 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' $limited \\
+    to 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' $limited \\
       >"$stats" 2>/dev/null &
   fi
 fi
 echo '@@inspect'
-if [ "$#" -gt 0 ]; then timeout 10 docker inspect "$@" 2>/dev/null; fi
+if [ "$#" -gt 0 ]; then to 10 docker inspect "$@" 2>/dev/null; fi
 wait
 echo '@@stats'
 if [ -n "$stats" ]; then head -n {MAX_CONTAINERS} "$stats"; rm -f "$stats"; fi

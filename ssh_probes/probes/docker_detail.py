@@ -30,6 +30,8 @@ TOP_GROUPS = 5
 
 # Log lines are prefixed with `|` so no line a container prints can pass for a marker.
 SCRIPT = f"""\
+# Per-call deadlines; busybox before 1.30 (`timeout -t N`) runs them bare.
+if timeout 5 true 2>/dev/null; then to() {{ timeout "$@"; }}; else to() {{ shift; "$@"; }}; fi
 mode=""
 for a; do
   case "$a" in
@@ -38,10 +40,10 @@ for a; do
   esac
   if [ "$mode" = names ]; then
     echo "@@name $a"
-    timeout 5 getent ahosts "$a" 2>&1 | head -n 40
+    to 5 getent ahosts "$a" 2>&1 | head -n 40
   elif [ "$mode" = logs ]; then
     echo "@@logs $a"
-    timeout 10 docker logs --tail {LOG_TAIL} "$a" 2>&1 | head -n {LOG_TAIL * 2} | sed 's/^/|/'
+    to 10 docker logs --tail {LOG_TAIL} "$a" 2>&1 | head -n {LOG_TAIL * 2} | sed 's/^/|/'
   fi
 done
 echo "@@addr"
