@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +26,7 @@ from ssh_probes.executor import SSHOptions
 from ssh_probes.model import Facts, Finding, ProbeConfig
 from ssh_probes.rules import Thresholds
 from tests.lab import docker_scenes
-from tests.lab.dockerd import Dockerd
+from tests.lab.dockerd import Dockerd, remove_stale
 from tests.lab.dockerd import missing as dockerd_missing
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
@@ -205,3 +208,50 @@ async def test_container_near_its_memory_limit(docker_host: LabHost, dockerd: Do
     assert "of its 40 MiB memory limit" in f.title
     assert "docker update --memory 80m --memory-swap 80m search-cache" in f.suggestion
     assert not by_code(report, "docker.restarting")
+
+
+CRASHING_RUN = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from tests.lab.dockerd import Dockerd, remove_stale
+d = Dockerd()
+d.start()
+d.network("left-behind")
+d.docker("run", "-d", "--name", "orphan", "tbl-busybox:lab", "sleep", "600")
+print(os.getpid(), d.root, d.socket, d.proc.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit: a crashed test run
+"""
+
+
+def _mentions(text: str) -> list[Path]:
+    """Processes whose command line mentions `text`."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in path.read_bytes():
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_crashed_run_leaves_nothing_after_the_next_lab_starts(dockerd: Dockerd) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUN.format(root=str(repo))],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    owner, root, sock, daemon = proc.stdout.split()
+    bridge = f"tbld{owner}x0"
+    links = ["ip", "-o", "link", "show", "type", "bridge"]
+    assert Path(root).is_dir() and Path(sock).exists() and Path(f"/proc/{daemon}").exists()
+    assert bridge in subprocess.run(links, capture_output=True, text=True).stdout
+    remove_stale()  # what the next Dockerd() does first
+    assert not Path(root).exists()
+    assert not Path(sock).exists()
+    assert not Path(f"/proc/{daemon}").exists()
+    assert _mentions(root) == []  # its containerd and shims too
+    assert bridge not in subprocess.run(links, capture_output=True, text=True).stdout
+    # This module's own daemon was left alone.
+    assert dockerd.docker("version", "--format", "{{.Server.Version}}").strip()

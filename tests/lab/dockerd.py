@@ -110,12 +110,15 @@ def _stop_pid(pid: int, timeout: float = 20.0) -> None:
 
 
 def _kill_mentioning(text: str) -> None:
-    """SIGKILL the processes whose command line mentions `text` (a stale run's root)."""
+    """SIGKILL the processes of a stale run's root `text`: those whose command line names it
+    (its containerd and shims) and those whose root directory is below it (containers)."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            if text.encode() in (proc / "cmdline").read_bytes():
+            if text.encode() in (proc / "cmdline").read_bytes() or os.readlink(
+                proc / "root"
+            ).startswith(f"{text}/"):
                 os.kill(int(proc.name), signal.SIGKILL)
 
 

@@ -198,3 +198,21 @@ def test_follow_up_summary_names_the_provider_and_the_log_groups() -> None:
         "(Cloudflare)"
     )
     assert "wget: bad address 'supabase-kong:8000' (x3)" in lines[1]
+
+
+def test_published_port_pointing_back_at_the_host_is_a_hairpin() -> None:
+    """No proxy label: kong publishes 8443, and the name resolves to this host's address."""
+    facts = golden("docker", "lab-seed")
+    for c in facts["containers"]:
+        if c["name"] == "supabase-kong":
+            c.update(proxy_hosts=[], proxy_port=None, published=["0.0.0.0:8443->8000/tcp"])
+        if c["name"] == "dashboard":
+            c["url_env"][0]["port"] = 8443
+    own = golden("docker_detail", "lab-seed")["host_addresses"][0]
+    findings = run(facts, detail("lab-seed", **{"supabase.example.test": [own]}))
+    [hairpin] = by_code(findings, "docker.hairpin")
+    assert hairpin.evidence["served_via"] == "published"
+    assert "supabase-kong serves it (a published port)" in hairpin.detail
+    assert "http://supabase-kong:8000" in hairpin.suggestion
+    # Reached through the host's published port, not by name: no isolation finding.
+    assert not by_code(findings, "docker.network_isolated")
