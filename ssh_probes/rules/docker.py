@@ -1,5 +1,5 @@
 """Docker rules: docker.restarting and docker.memory_near_limit; the calls between containers
-(docker.network_isolated, docker.hairpin) are in docker_calls.
+(docker.network_isolated, docker.hairpin) are in docker_calls and docker_hairpin.
 
 A failure counts while the container restarts or stopped within the last 24 hours (its
 State.FinishedAt against the host's clock when the probe ran); an older one is an info line.
@@ -15,7 +15,7 @@ from typing import Any
 
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, Severity
-from ssh_probes.rules import docker_calls
+from ssh_probes.rules import docker_calls, docker_hairpin
 from ssh_probes.rules.base import Rule, Thresholds
 
 DOCKER_RESTARTING = Code(
@@ -196,7 +196,9 @@ def _docker(
 ) -> Iterator[Finding]:
     yield from _restarting(facts, host, t, extra)
     yield from _near_limit(facts, host)
-    yield from docker_calls.findings(facts, host, extra)
+    found = docker_calls.calls(facts)
+    yield from docker_hairpin.hairpin(found, host, extra.get("docker_detail") or {})
+    yield from docker_calls.network_isolated(facts, host, found)
 
 
 RULES: dict[str, Rule] = {"docker": _docker}

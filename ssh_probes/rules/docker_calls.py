@@ -1,17 +1,15 @@
-"""Calls between containers: docker.network_isolated and docker.hairpin (the seed's incident).
+"""Calls between containers, and docker.network_isolated (the seed's incident).
 
 A container's environment names the hosts it calls (ssh_probes/probes/docker_refs.py). When
 such a host is another container (its name, a network alias, its compose service) or a name
 that another container serves (a Traefik/Caddy/nginx-proxy/Coolify rule), the two must share a
-user-defined network to talk directly: otherwise docker.network_isolated. When the served name
-resolves on the host (docker_detail's `getent ahosts`) to a CDN/proxy range (attributed in
-commands/triage.py from the shipped range lists) or to the host's own address, every call leaves
-the server and comes back: docker.hairpin. `talks=A:B` registry labels still name pairs by hand.
+user-defined network to talk directly: otherwise docker.network_isolated. docker_hairpin.py
+judges the calls through a served name. `talks=A:B` registry labels still name pairs by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,17 +24,7 @@ DOCKER_NETWORK_ISOLATED = Code(
     "`docker network connect NETWORK CONTAINER`, or use the internal address on one.",
 )
 
-DOCKER_HAIRPIN = Code(
-    "docker.hairpin",
-    "host",
-    "Container calls a proxied public name served on the same host",
-    "The call leaves the server, goes through the CDN or proxy and comes back: added latency and "
-    "intermittent ETIMEDOUT.",
-    "Point the variable at the internal address on a shared network (e.g. "
-    "`http://supabase-kong:8000`) or make the DNS record DNS-only.",
-)
-
-CODES = (DOCKER_NETWORK_ISOLATED, DOCKER_HAIRPIN)
+CODES = (DOCKER_NETWORK_ISOLATED,)
 
 # Networks on which Docker's embedded DNS does not resolve container names.
 NO_NAMES = frozenset({"bridge", "host", "none"})
@@ -147,11 +135,12 @@ def detail_targets(facts: Facts) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(names)), list(dict.fromkeys(failing + callers))
 
 
-def _user_nets(c: dict[str, Any]) -> list[str]:
+def user_nets(c: dict[str, Any]) -> list[str]:
+    """The container's networks on which Docker resolves names (not bridge/host/none)."""
     return [n["name"] for n in c["networks"] if n["name"] not in NO_NAMES]
 
 
-def _port(call: Call) -> int | str:
+def internal_port(call: Call) -> int | str:
     """The target's internal port: the proxy's label, the called port if exposed, the first."""
     b, called = call.target, call.var.get("port")
     if b.get("proxy_port"):
@@ -161,8 +150,9 @@ def _port(call: Call) -> int | str:
     return b["ports"][0] if b["ports"] else "PORT"
 
 
-def _connect(a: dict[str, Any], b: dict[str, Any]) -> str:
-    nets = _user_nets(b)
+def connect_hint(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """The `docker network` commands that put `a` on a network with `b`."""
+    nets = user_nets(b)
     if nets:
         return f"`docker network connect {nets[0]} {a['name']}`"
     net = f"{b['name']}-net"  # B only on the default bridge: give both a network of their own
@@ -178,7 +168,7 @@ def _isolated(
     nets_a = [n["name"] for n in a["networks"]]
     nets_b = [n["name"] for n in b["networks"]]
     shared = sorted(set(nets_a) & set(nets_b))
-    port = _port(calls_[0]) if calls_ else (b["ports"][0] if b["ports"] else "PORT")
+    port = internal_port(calls_[0]) if calls_ else (b["ports"][0] if b["ports"] else "PORT")
     internal = f"http://{b['name']}:{port}"
     public = [k.var for k in calls_ if k.via != "name"]
     named = [k.var for k in calls_ if k.via == "name"]
@@ -214,7 +204,7 @@ def _isolated(
             "public_names_in_env": [{"name": v["name"], "host": v["host"]} for v in public],
         },
         suggestion=(
-            f"Connect them: {_connect(a, b)}{env}. Check from inside: `docker exec {a['name']} "
+            f"Connect them: {connect_hint(a, b)}{env}. Check from inside: `docker exec {a['name']} "
             f"wget -qO- --timeout=5 {internal}/` ('bad address' = different networks)."
         ),
         host=host.name,
@@ -222,7 +212,7 @@ def _isolated(
 
 
 def _shares(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return bool(set(_user_nets(a)) & set(_user_nets(b)))
+    return bool(set(user_nets(a)) & set(user_nets(b)))
 
 
 def _network_isolated(facts: Facts, host: HostTarget, found: list[Call]) -> Iterator[Finding]:
@@ -262,78 +252,6 @@ def _network_isolated(facts: Facts, host: HostTarget, found: list[Call]) -> Iter
         yield _isolated(mine[0].caller, mine[0].target, f"{a}:{b}", host, mine)
 
 
-def _hairpin_via(
-    name: str, detail: Mapping[str, Any]
-) -> tuple[str, list[str], dict[str, str]] | None:
-    """(provider, addresses, attribution) when `name` resolves to a CDN/proxy or this host."""
-    addresses = list((detail.get("names") or {}).get(name) or [])
-    providers = detail.get("providers") or {}
-    own = set(detail.get("host_addresses") or [])
-    for address in addresses:
-        hit = providers.get(address)
-        if hit and hit.get("kind") == "cdn":
-            return str(hit["name"]), addresses, dict(hit)
-    for address in addresses:
-        if address in own:
-            return "this host's own address", addresses, {"address": address}
-    return None
-
-
-def _hairpin(found: list[Call], host: HostTarget, detail: Mapping[str, Any]) -> Iterator[Finding]:
-    for k in found:
-        if k.via == "name":
-            continue
-        name = str(k.var["host"]).lower()
-        via = _hairpin_via(name, detail)
-        if via is None:
-            continue
-        provider, addresses, hit = via
-        a, b, var = k.caller, k.target, k.var["name"]
-        internal = f"http://{b['name']}:{_port(k)}"
-        shared = sorted(set(_user_nets(a)) & set(_user_nets(b)))
-        route = (
-            f"they share {shared[0]}: set {var}=`{internal}` in {a['name']}"
-            if shared
-            else f"put them on one network ({_connect(a, b)}) and set {var}=`{internal}` "
-            f"in {a['name']}"
-        )
-        grey = " (Cloudflare: the grey cloud)" if provider == "Cloudflare" else ""
-        dns_only = (
-            f"or make the DNS record of {name} DNS-only, not proxied by {provider}{grey}, so it "
-            "resolves to the server"
-            if provider != "this host's own address"
-            else "or keep the public name and accept the detour through the host's public address"
-        )
-        served = "a published port" if k.via == "published" else f"a {k.via} rule"
-        yield DOCKER_HAIRPIN.finding(
-            severity="warning",
-            title=f"{a['name']} calls {name} ({var}) through {provider}, but {b['name']} "
-            "serves it on this host",
-            detail=f"On this host {name} resolves to {', '.join(addresses[:4])} ({provider}"
-            + (f", {hit['range']}" if hit.get("range") else "")
-            + f"); {b['name']} serves it ({served}). Each call leaves the server, goes through "
-            f"{provider} and comes back: added latency and intermittent ETIMEDOUT.",
-            evidence={
-                "from": a["name"],
-                "to": b["name"],
-                "variable": var,
-                "name": name,
-                "addresses": addresses[:8],
-                "provider": provider,
-                "served_via": k.via,
-                "internal_address": internal,
-                "shared_networks": shared,
-            },
-            suggestion=(
-                f"Call it inside the host: {route}; {dns_only}. Prove it: `docker exec {a['name']} "
-                f"wget -qO- --timeout=5 {internal}/` ('bad address' = no shared network)."
-            ),
-            host=host.name,
-        )
-
-
-def findings(facts: Facts, host: HostTarget, extra: Mapping[str, Facts]) -> Iterator[Finding]:
-    """docker.network_isolated (automatic and talks=) and docker.hairpin for these facts."""
-    found = calls(facts)
-    yield from _hairpin(found, host, extra.get("docker_detail") or {})
+def network_isolated(facts: Facts, host: HostTarget, found: list[Call]) -> Iterator[Finding]:
+    """docker.network_isolated: from the calls found (automatic) and from `talks=` labels."""
     yield from _network_isolated(facts, host, found)
