@@ -13,8 +13,9 @@ No registry is reachable, so the one image, `tbl-busybox:lab`, is `docker import
 rootfs of this machine's busybox (dynamically linked on Debian: its libraries are copied next
 to it) with the applet links a test needs, and, when gcc is there, `hog`: a static program
 that holds a given amount of memory. User-defined networks get bridges named
-`tbld<pid>x<n>` and subnets from 198.19.250.0/24 (tests/lab/netns.py hands out 198.18.0.0/15
-from the bottom: index 506+ would be needed to collide).
+`tbld<pid>x<n>` and /28 subnets of a 198.19.X.0/24 (X >= 200) this run claims under
+/run/tbl-lab, so concurrent runs do not collide (tests/lab/netns.py hands out 198.18.0.0/15
+from the bottom: it would need 456+ hosts to reach 198.19.200).
 
 Cleanup is layered like tests/lab/netns.py: `close()` removes containers and networks and
 stops the daemon (which stops its containerd and shims); `atexit` calls it; and a new Dockerd
@@ -35,14 +36,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.lab.netns import _alive
+from tests.lab.netns import STATE_DIR, _alive
 
 DOCKERD = "/usr/sbin/dockerd"
 IMAGE = "tbl-busybox:lab"
 SOCK_DIR = Path("/run")
 PREFIX = "tbl-docker-"
 BRIDGE = "tbld"
-SUBNET_BASE = "198.19.250"
+# Each daemon claims one 198.19.X.0/24 (X from 200 up) for its networks: Docker refuses a
+# subnet another bridge of this machine routes, so concurrent test runs need their own.
+SUBNET_OCTETS = range(200, 256)
 START_TIMEOUT_S = 60.0
 HOG_C = r"""
 #include <stdlib.h>
@@ -122,8 +125,30 @@ def _kill_mentioning(text: str) -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
 
 
+def _claim_subnet() -> str:
+    """`198.19.X`: the first /24 no live test run holds (a claim file under /run/tbl-lab)."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    for octet in SUBNET_OCTETS:
+        path = STATE_DIR / f"docker-198.19.{octet}"
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return f"198.19.{octet}"
+    raise RuntimeError("no free 198.19.X.0/24 for the Docker lab (claims under /run/tbl-lab)")
+
+
 def remove_stale() -> None:
-    """Stop daemons and delete sockets, bridges and roots of test runs that are gone."""
+    """Stop daemons and delete sockets, bridges, roots and subnet claims of runs that are gone."""
+    for claim in STATE_DIR.glob("docker-198.19.*"):
+        try:
+            owner = int(claim.read_text())
+        except (OSError, ValueError):
+            owner = 0
+        if not _alive(owner):
+            claim.unlink(missing_ok=True)
     for root in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:
             owner = int((root / "owner").read_text())
@@ -147,7 +172,8 @@ def remove_stale() -> None:
 
 
 class Dockerd:
-    """One private dockerd for a test session, with the lab image imported."""
+    """One private dockerd for a test session, with the lab image imported (one per process:
+    its socket and bridge names carry the process id)."""
 
     def __init__(self) -> None:
         remove_stale()
@@ -158,6 +184,7 @@ class Dockerd:
         self.client = shutil.which("docker") or "docker"
         self.proc: subprocess.Popen[bytes] | None = None
         self._networks = 0
+        self.subnet_base = _claim_subnet()
         atexit.register(self.close)
 
     def start(self) -> None:
@@ -262,7 +289,7 @@ class Dockerd:
         """A user-defined bridge network with its own /28 and bridge name; its subnet."""
         n = self._networks
         self._networks += 1
-        subnet = f"{SUBNET_BASE}.{16 * n}/28"
+        subnet = f"{self.subnet_base}.{16 * n}/28"
         self.docker(
             "network",
             "create",
@@ -308,3 +335,4 @@ class Dockerd:
         _unmount_under(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
         self.socket.unlink(missing_ok=True)
+        (STATE_DIR / f"docker-{self.subnet_base}").unlink(missing_ok=True)
