@@ -29,7 +29,7 @@ from tests.lab import docker_scenes
 from tests.lab.dockerd import Dockerd, remove_stale
 from tests.lab.dockerd import missing as dockerd_missing
 from tests.lab.fixtures import target_for
-from tests.lab.netns import Lab, LabHost
+from tests.lab.netns import STATE_DIR, Lab, LabHost
 
 pytestmark = pytest.mark.lab
 
@@ -218,7 +218,7 @@ d = Dockerd()
 d.start()
 d.network("left-behind")
 d.docker("run", "-d", "--name", "orphan", "tbl-busybox:lab", "sleep", "600")
-print(os.getpid(), d.root, d.socket, d.proc.pid, flush=True)
+print(os.getpid(), d.root, d.socket, d.proc.pid, d.subnet_base, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit: a crashed test run
 """
 
@@ -242,7 +242,9 @@ def test_a_crashed_run_leaves_nothing_after_the_next_lab_starts(dockerd: Dockerd
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    owner, root, sock, daemon = proc.stdout.split()
+    owner, root, sock, daemon, subnet = proc.stdout.split()
+    claim = STATE_DIR / f"docker-{subnet}"
+    assert claim.read_text() == owner
     bridge = f"tbld{owner}x0"
     links = ["ip", "-o", "link", "show", "type", "bridge"]
     assert Path(root).is_dir() and Path(sock).exists() and Path(f"/proc/{daemon}").exists()
@@ -252,6 +254,7 @@ def test_a_crashed_run_leaves_nothing_after_the_next_lab_starts(dockerd: Dockerd
     assert not Path(sock).exists()
     assert not Path(f"/proc/{daemon}").exists()
     assert _mentions(root) == []  # its containerd and shims too
+    assert not claim.exists()
     assert bridge not in subprocess.run(links, capture_output=True, text=True).stdout
     # This module's own daemon was left alone.
     assert dockerd.docker("version", "--format", "{{.Server.Version}}").strip()
