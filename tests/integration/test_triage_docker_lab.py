@@ -131,6 +131,7 @@ async def test_seed_setup_gives_hairpin_isolation_and_the_node_timeout(
     # Nothing secret became a fact: the anon key is in the container's environment only.
     facts = json.dumps([r.facts for r in report.results])
     assert docker_scenes.ANON_KEY not in facts
+    assert not [r.probe for r in report.results if docker_scenes.ANON_KEY in r.raw]
     # The fix the finding gives works on the real daemon: "bad address" before, kong after.
     before = subprocess.run(
         dockerd.argv("exec", "dashboard", "timeout", "10", "wget", "-qO-", "http://supabase-kong:8000/"),

@@ -216,3 +216,19 @@ def test_published_port_pointing_back_at_the_host_is_a_hairpin() -> None:
     assert "http://supabase-kong:8000" in hairpin.suggestion
     # Reached through the host's published port, not by name: no isolation finding.
     assert not by_code(findings, "docker.network_isolated")
+
+
+def test_stored_output_of_the_lab_capture_has_no_environment_values() -> None:
+    from ssh_probes.probes.docker_raw import stored_output
+    from tests.lab.docker_scenes import ANON_KEY
+
+    text = (OUTPUTS / "docker" / "lab-near-limit.txt").read_text()
+    seed = (OUTPUTS / "docker" / "lab-seed.txt").read_text()
+    assert ANON_KEY in seed  # the capture itself is the daemon's whole answer
+    stored = stored_output(seed)
+    assert ANON_KEY not in stored
+    assert '"SUPABASE_URL=https://supabase.example.test"' in stored
+    # The sections after @@inspect (stats, end) survive, and the whole still parses.
+    kept = stored_output(text)
+    assert "@@stats" in kept and '"MemUsage":"37.6MiB / 40MiB"' in kept
+    assert docker.parse(CommandResult(stored, "", 0, 0.0))["total"] == 2
