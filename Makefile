@@ -4,8 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the test lab needs: real sshd, BIND, dig, ip/ss, iptables, curl, busybox,
-# nsenter and mount (util-linux, mount), mkfs.ext4 for loop-mounted test disks (e2fsprogs).
-TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils unzip
+# nsenter and mount (util-linux, mount), mkfs.ext4 for loop-mounted test disks (e2fsprogs),
+# dockerd and the docker client for the Docker lab (docker.io; the lab starts its own daemon).
+TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils unzip docker.io
 
 .PHONY: run test lint deps test-deps clean lock
 

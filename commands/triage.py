@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from commands import http, reach, validate
+from commands.dns.ranges import attribute
 from commands.report import Report, Status, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import certs
@@ -22,8 +23,9 @@ from commands.web.request import parse as parse_url
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
 from ssh_probes.model import Finding, HostTarget, Probe, ProbeConfig, ProbeResult
-from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage
+from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage, docker_detail
 from ssh_probes.rules import Thresholds, evaluate, over_threshold
+from ssh_probes.rules.docker_calls import detail_targets
 from ssh_probes.rules.unreachable import unreachable
 from ssh_probes.runner import run_probes
 
@@ -109,12 +111,32 @@ def selects(labels: dict[str, str], key: str, value: str) -> bool:
 
 
 def _follow_ups(results: Sequence[ProbeResult], thresholds: Thresholds) -> list[Probe]:
-    """du on each filesystem over a threshold, so the finding can name the biggest directories."""
+    """du on each filesystem over a threshold, so the finding can name the biggest directories;
+    for Docker, the names containers call (resolved on the host) and failing containers' logs."""
+    probes: list[Probe] = []
     disk = next((r for r in results if r.probe == "disk" and r.ok), None)
-    if disk is None:
-        return []
-    space, inodes = over_threshold(disk.facts, thresholds)
-    return [disk_usage.probe(m) for m in space] + [disk_usage.probe(m, inodes=True) for m in inodes]
+    if disk is not None:
+        space, inodes = over_threshold(disk.facts, thresholds)
+        probes += [disk_usage.probe(m) for m in space]
+        probes += [disk_usage.probe(m, inodes=True) for m in inodes]
+    docker = next((r for r in results if r.probe == "docker" and r.ok), None)
+    if docker is not None:
+        names, ids = detail_targets(docker.facts)
+        if names or ids:
+            probes.append(docker_detail.probe(names, ids))
+    return probes
+
+
+def _attribute(results: list[ProbeResult]) -> None:
+    """Which provider (CDN, cloud) each address docker_detail resolved belongs to.
+
+    Rules cannot import commands, so the shipped range lists are applied here, once.
+    """
+    for r in results:
+        if r.probe == "docker_detail" and r.ok:
+            addresses = {a for found in r.facts.get("names", {}).values() for a in found}
+            hits = {a: attribute(a) for a in sorted(addresses)}
+            r.facts["providers"] = {a: hit for a, hit in hits.items() if hit is not None}
 
 
 async def run(
@@ -168,6 +190,7 @@ async def run(
         )
         results, web = await asyncio.gather(run_probes(executor, probes, host), checked)
         results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
+        _attribute(results)
     except ExecutorError as exc:
         findings.append(
             unreachable(host, exc.code, exc.detail, connect_timeout_s=opts.ssh.connect_timeout_s)

@@ -85,6 +85,26 @@ def docker_lines(facts: Facts) -> list[str]:
     return lines or ["no containers"]
 
 
+def docker_detail_lines(facts: Facts) -> list[str]:
+    """The names containers call as the host resolves them, and each container's log groups."""
+    providers = facts.get("providers", {})
+    lines = []
+    for name, addresses in facts.get("names", {}).items():
+        owners = sorted({providers[a]["name"] for a in addresses if a in providers})
+        lines.append(
+            f"{name} -> {', '.join(addresses) or 'does not resolve'}"
+            + (f" ({', '.join(owners)})" if owners else "")
+        )
+    for cid, logs in facts.get("logs", {}).items():
+        groups = "; ".join(f"{g['example']} (x{g['count']})" for g in logs.get("groups", [])[:3])
+        lines.append(
+            f"logs of {cid}: {logs.get('lines', 0)} lines" + (f": {groups}" if groups else "")
+        )
+    if facts.get("host_addresses"):
+        lines.append(f"host addresses: {', '.join(facts['host_addresses'][:6])}")
+    return lines
+
+
 def connections_lines(facts: Facts) -> list[str]:
     """TCP connections per state, then the top peers of the states the rules watch."""
     counts = ", ".join(f"{n} {state}" for state, n in facts.get("states", {}).items() if n)
@@ -242,6 +262,7 @@ SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
     "disk_usage": usage_lines,
     "inode_usage": usage_lines,
     "docker": docker_lines,
+    "docker_detail": docker_detail_lines,
     "kernel": kernel_lines,
     "limits": limits_lines,
     "clock": clock_lines,

@@ -11,95 +11,57 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from ssh_probes.model import CommandResult, Facts, Probe
 from ssh_probes.probes.docker_raw import stored_output
+from ssh_probes.probes.docker_refs import proxy_hosts, proxy_port, url_env
 
 MAX_INSPECT = 40  # ~20 KB of JSON each: stays well under the executor's 1 MB output cap
 MAX_CONTAINERS = 100
+MAX_PS = MAX_CONTAINERS * 5
 MAX_LIST = 20  # per container: networks, aliases, ports, hosts, URL variables
 
-# `docker ps -aq` first: it fails fast (and says why) when the daemon is unreachable, and
-# gives the ids for inspect. Ids are hex, so word splitting "$ids" is safe. stderr of ps and
-# inspect is dropped: a container removed in between makes inspect warn, not corrupt the JSON.
+# `docker ps -a` first: it fails fast (and says why) when the daemon is unreachable, and its
+# JSON lines give the ids for inspect (hex: the sed pattern admits nothing else, so word
+# splitting "$ids" is safe). `docker stats --no-stream` takes two samples (~1.8 s), so it
+# runs only for running containers with a memory limit (the only ones docker.memory_near_limit
+# can judge), in the background while inspect runs. stderr of inspect is dropped: a container
+# removed in between makes inspect warn, not corrupt the JSON. Every docker call has a timeout.
 SCRIPT = f"""\
 if ! command -v docker >/dev/null 2>&1; then echo '@@no-docker'; exit 0; fi
-ids=$(docker ps -aq --no-trunc 2>&1)
+limited_format=$1
+# Each docker call has its own deadline, so a wedged daemon still leaves what was read
+# (busybox before 1.30 spells it `timeout -t N`: there the calls run bare, under the
+# executor's deadline for the whole probe).
+if timeout 5 true 2>/dev/null; then to() {{ timeout "$@"; }}; else to() {{ shift; "$@"; }}; fi
+ps=$(to 10 docker ps -a --no-trunc --format '{{{{json .}}}}' 2>&1)
 rc=$?
-if [ "$rc" -ne 0 ]; then echo "@@daemon-error $rc"; printf '%s\\n' "$ids" | head -n 5; exit 0; fi
+if [ "$rc" -ne 0 ]; then echo "@@daemon-error $rc"; printf '%s\\n' "$ps" | head -n 5; exit 0; fi
+echo "@@now $(date -u +%s)"
 echo '@@ps'
-docker ps -a --no-trunc --format '{{{{json .}}}}' 2>/dev/null | head -n {MAX_CONTAINERS * 5}
+printf '%s\\n' "$ps" | head -n {MAX_PS}
+ids=$(printf '%s\\n' "$ps" | sed -n 's/.*"ID":"\\([0-9a-f]*\\)".*/\\1/p' | head -n {MAX_INSPECT})
+set -- $ids
+stats=""
+if [ "$#" -gt 0 ]; then
+  limited=$(to 10 docker inspect --format "$limited_format" "$@" 2>/dev/null | grep .)
+  if [ -n "$limited" ] && stats=$(mktemp 2>/dev/null); then
+    to 10 docker stats --no-stream --no-trunc --format '{{{{json .}}}}' $limited \\
+      >"$stats" 2>/dev/null &
+  fi
+fi
 echo '@@inspect'
-set -- $(printf '%s\\n' "$ids" | head -n {MAX_INSPECT})
-if [ "$#" -gt 0 ]; then docker inspect "$@" 2>/dev/null; fi
-echo "@@end $(printf '%s\\n' "$ids" | grep -c .)"
+if [ "$#" -gt 0 ]; then to 10 docker inspect "$@" 2>/dev/null; fi
+wait
+echo '@@stats'
+if [ -n "$stats" ]; then head -n {MAX_CONTAINERS} "$stats"; rm -f "$stats"; fi
+echo "@@end $(printf '%s\\n' "$ps" | grep -c '"ID":')"
 """
+# The id of each running container with a memory limit (an empty line for the others); an
+# argument of the script, so the template needs no quoting inside it.
+LIMITED = "{{if .State.Running}}{{if .HostConfig.Memory}}{{.Id}}{{end}}{{end}}"
 
-_HOST_CALL = re.compile(r"\bHost(?:SNI)?\(([^)]*)\)")
-_QUOTED = re.compile(r"[`\"']([^`\"']+)[`\"']")
-_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
-_CADDY_KEY = re.compile(r"^caddy(?:_\d+)?$")
-_TRAEFIK_RULE = re.compile(r"^traefik\.(?:http|tcp)\.routers\.([^.]+)\.rule$")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _NO_NAMES = {"bridge", "host", "none"}  # networks where Docker's DNS does not resolve names
-
-
-def traefik_hosts(rule: str) -> list[str]:
-    """Hostnames in a Traefik rule: Host(`a`, `b`) || HostSNI(`c`); v1 `Host:a,b` too."""
-    hosts: list[str] = []
-    for args in _HOST_CALL.findall(rule):
-        hosts += [h for h in _QUOTED.findall(args) if h != "*"]
-    if not hosts and rule.startswith("Host:"):  # Traefik v1 frontend rule
-        hosts = [h.strip() for h in rule[5:].split(";")[0].split(",") if h.strip()]
-    return hosts
-
-
-def caddy_hosts(value: str) -> list[str]:
-    """Site addresses of a caddy-docker-proxy label: `https://a.example.com b.example.com:443`."""
-    hosts = []
-    for address in re.split(r"[\s,]+", re.sub(r"\{\{.*?\}\}", " ", value)):
-        host = address.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-        if _HOSTNAME.fullmatch(host):
-            hosts.append(host.lower())
-    return hosts
-
-
-def proxy_hosts(labels: dict[str, str]) -> list[dict[str, str]]:
-    """Which hostnames reverse-proxy labels route to this container (Traefik, Caddy/Coolify)."""
-    found: dict[str, dict[str, str]] = {}
-    for key in sorted(labels):
-        value = str(labels[key])
-        rule = _TRAEFIK_RULE.match(key)
-        if rule or key == "traefik.frontend.rule":
-            for host in traefik_hosts(value):
-                found.setdefault(host.lower(), {"host": host.lower(), "via": "traefik"})
-        elif _CADDY_KEY.match(key):
-            for host in caddy_hosts(value):
-                found.setdefault(host, {"host": host, "via": "caddy"})
-    return list(found.values())[:MAX_LIST]
-
-
-def url_env(env: list[str]) -> list[dict[str, Any]]:
-    """Variables whose value is a URL: name, scheme, host, port; no path, no credentials."""
-    out = []
-    for item in env:
-        name, sep, value = item.partition("=")
-        if not sep or not _URL.match(value):
-            continue
-        try:
-            parts = urlsplit(value)
-            port = parts.port
-        except ValueError:
-            continue
-        if not parts.hostname:
-            continue
-        entry: dict[str, Any] = {"name": name, "scheme": parts.scheme, "host": parts.hostname}
-        entry["port"] = port
-        if parts.username or parts.password:
-            entry["credentials"] = "[REDACTED]"
-        out.append(entry)
-    return out[:MAX_LIST]
 
 
 def _ports(settings: dict[str, Any]) -> tuple[list[int], list[str]]:
@@ -130,6 +92,8 @@ def container(doc: dict[str, Any], status: str | None) -> dict[str, Any]:
             {"name": name, "ip": net.get("IPAddress") or "", "aliases": names[:MAX_LIST]}
         )
     inner, published = _ports(settings)
+    labels = config.get("Labels") or {}
+    env = config.get("Env") or []
     return {
         "id": str(doc["Id"])[:12],
         "name": str(doc.get("Name", "")).lstrip("/"),
@@ -140,15 +104,59 @@ def container(doc: dict[str, Any], status: str | None) -> dict[str, Any]:
         "exit_code": int(state.get("ExitCode") or 0),
         "oom_killed": bool(state.get("OOMKilled")),
         "health": (state.get("Health") or {}).get("Status"),
+        "started_at": state.get("StartedAt") or None,
+        "finished_at": state.get("FinishedAt") or None,
+        "service": labels.get("com.docker.compose.service") or None,
         "restart_policy": (host_config.get("RestartPolicy") or {}).get("Name", ""),
         "memory_limit": int(host_config.get("Memory") or 0),
         "networks": networks[:MAX_LIST],
         "ports": inner,
         "published": published,
-        "proxy_hosts": proxy_hosts(config.get("Labels") or {}),
-        "url_env": url_env(config.get("Env") or []),
+        "proxy_hosts": proxy_hosts(labels, env),
+        "proxy_port": proxy_port(labels),
+        "url_env": url_env(env),
         "names_resolve": any(n["name"] not in _NO_NAMES for n in networks),
     }
+
+
+_UNITS = {
+    "B": 1,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+}
+
+
+def size_bytes(text: str) -> int | None:
+    """`616KiB` or `1.5GiB` (docker stats) -> bytes; None when it is not a size."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", text)
+    if not m or m[2].upper() not in _UNITS:
+        return None
+    try:
+        return int(float(m[1]) * _UNITS[m[2].upper()])
+    except ValueError:
+        return None
+
+
+def memory_stats(lines: list[str]) -> dict[str, int]:
+    """Container id -> memory in use (bytes), from `docker stats --format '{{json .}}'` lines."""
+    usage: dict[str, int] = {}
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row, dict) or not row.get("ID"):
+            continue
+        used = size_bytes(str(row.get("MemUsage", "")).split("/")[0])
+        if used is not None:
+            usage[str(row["ID"])] = used
+    return usage
 
 
 def _sections(stdout: str) -> dict[str, list[str]]:
@@ -203,20 +211,28 @@ def parse(result: CommandResult) -> Facts:
     docs = json.loads(text) if text else []
     if not isinstance(docs, list):
         raise ValueError("docker inspect did not print a JSON array")
+    usage = memory_stats(sections.get("stats", []))
     containers = []
     for doc in docs[:MAX_CONTAINERS]:
         full_id = str(doc["Id"])
         # ps ids are full with --no-trunc, 12 characters without it: match either way.
         status = next((s for i, s in statuses.items() if full_id.startswith(i)), None)
-        containers.append(container(doc, status))
+        c = container(doc, status)
+        c["memory_usage"] = next(
+            (u for i, u in usage.items() if full_id.startswith(i) and c["state"] == "running"),
+            None,
+        )
+        containers.append(c)
     listed = {i for i in statuses if any(str(d["Id"]).startswith(i) for d in docs)}
     total = sections.get("end", [str(len(docs))])[:1]
     served: dict[str, list[str]] = {}
     for c in containers:
         for entry in c["proxy_hosts"]:
             served.setdefault(entry["host"], []).append(c["name"])
+    now = sections.get("now", [""])[:1]
     return {
         "available": True,
+        "now": int(now[0]) if now and now[0].isdigit() else None,
         "total": int(total[0]) if total and total[0].isdigit() else len(docs),
         "containers": sorted(containers, key=lambda c: c["name"]),
         "ps_only": len(statuses) - len(listed),
@@ -227,7 +243,7 @@ def parse(result: CommandResult) -> Facts:
 DOCKER = Probe(
     name="docker",
     area="docker",
-    command=("sh", "-c", SCRIPT, "sh"),
+    command=("sh", "-c", SCRIPT, "sh", LIMITED),
     parse=parse,
     timeout_s=20.0,
     raw_filter=stored_output,  # container environments are never stored

@@ -47,8 +47,9 @@ def stored_output(stdout: str) -> str:
     if "@@inspect" not in lines:
         return stdout  # no inspect section: no docker, no daemon
     start = lines.index("@@inspect") + 1
-    ends = [i for i, line in enumerate(lines) if line.startswith("@@end") and i >= start]
-    end = ends[-1] if ends else len(lines)
+    # The section ends at the next marker (`@@stats` or `@@end`): JSON lines never start with @@.
+    ends = [i for i, line in enumerate(lines) if line.startswith("@@") and i >= start]
+    end = ends[0] if ends else len(lines)
     body = "\n".join(lines[start:end])
     try:
         docs = json.loads(body) if body.strip() else []

@@ -8,7 +8,7 @@ object so settings can change them; their defaults are the documented ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
@@ -19,6 +19,9 @@ from ssh_probes.rules import (
     cpu,
     disk,
     docker,
+    docker_calls,
+    docker_hairpin,
+    happy_eyeballs,
     kernel,
     limits,
     logs,
@@ -51,6 +54,9 @@ CODES: tuple[Code, ...] = (
     *sockets.CODES,
     *connections.CODES,
     *docker.CODES,
+    *docker_calls.CODES,
+    *docker_hairpin.CODES,
+    *happy_eyeballs.CODES,
     *kernel.CODES,
     *clock.CODES,
     *limits.CODES,
@@ -60,19 +66,43 @@ CODES: tuple[Code, ...] = (
     *unreachable.CODES,
 )
 
-RULES: dict[str, Rule] = {
-    **cpu.RULES,
-    **disk.RULES,
-    **sockets.RULES,
-    **docker.RULES,
-    **connections.RULES,
-    **kernel.RULES,
-    **clock.RULES,
-    **limits.RULES,
-    **services.RULES,
-    **logs.RULES,
-    **resolve.RULES,
-}
+
+def _chain(first: Rule, second: Rule) -> Rule:
+    """Both rules on the same probe's facts, first's findings first."""
+
+    def rule(
+        facts: Facts, host: HostTarget, t: Thresholds, extra: Mapping[str, Facts]
+    ) -> Iterator[Finding]:
+        yield from first(facts, host, t, extra)
+        yield from second(facts, host, t, extra)
+
+    return rule
+
+
+def _merge(*tables: Mapping[str, Rule]) -> dict[str, Rule]:
+    """One rule per probe; modules that read the same probe's facts are chained."""
+    out: dict[str, Rule] = {}
+    for table in tables:
+        for probe, rule in table.items():
+            out[probe] = _chain(out[probe], rule) if probe in out else rule
+    return out
+
+
+RULES: dict[str, Rule] = _merge(
+    cpu.RULES,
+    disk.RULES,
+    sockets.RULES,
+    docker.RULES,
+    connections.RULES,
+    kernel.RULES,
+    clock.RULES,
+    limits.RULES,
+    services.RULES,
+    logs.RULES,
+    resolve.RULES,
+    # Reads container logs (docker_detail) and the host's (logs) for Node's connect timeouts.
+    happy_eyeballs.RULES,
+)
 
 
 def unavailable(probe: str, facts: Facts, host: HostTarget) -> Finding:

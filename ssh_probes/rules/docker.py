@@ -1,26 +1,22 @@
-"""Docker rules: docker.restarting and docker.network_isolated.
+"""Docker rules: docker.restarting and docker.memory_near_limit; the calls between containers
+(docker.network_isolated, docker.hairpin) are in docker_calls and docker_hairpin.
 
-`talks=A:B,C:D` in the host's registry labels names containers that must reach each other
-by name; Docker resolves names only on a shared user-defined network (the seed's incident:
-two Coolify projects, two networks, the dashboard calling Supabase through its public name).
+A failure counts while the container restarts or stopped within the last 24 hours (its
+State.FinishedAt against the host's clock when the probe ran); an older one is an info line.
+The advice uses the container's own limit and usage (docker stats) and its last log lines.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ssh_probes.codes import Code
-from ssh_probes.model import Facts, Finding, HostTarget
+from ssh_probes.model import Facts, Finding, HostTarget, Severity
+from ssh_probes.rules import docker_calls, docker_hairpin
 from ssh_probes.rules.base import Rule, Thresholds
-
-DOCKER_NETWORK_ISOLATED = Code(
-    "docker.network_isolated",
-    "host",
-    "Containers that must talk share no network",
-    "Containers resolve each other by name only on a shared Docker network.",
-    "`docker network connect NETWORK CONTAINER`, or use the internal address on one.",
-)
 
 DOCKER_RESTARTING = Code(
     "docker.restarting",
@@ -30,72 +26,118 @@ DOCKER_RESTARTING = Code(
     "`docker logs --tail 200 CONTAINER` and `docker inspect` for its exit code and OOM flag.",
 )
 
-DOCKER_HAIRPIN = Code(
-    "docker.hairpin",
+DOCKER_MEMORY_NEAR_LIMIT = Code(
+    "docker.memory_near_limit",
     "host",
-    "Container calls a proxied public name served on the same host",
-    "The call leaves the server, goes through the CDN or proxy and comes back: added latency and "
-    "intermittent ETIMEDOUT.",
-    "Point the variable at the internal address on a shared network (e.g. "
-    "`http://supabase-kong:8000`) or make the DNS record DNS-only.",
+    "Container near its memory limit",
+    "A container uses 90 % or more of its memory limit: the next spike gets it OOM-killed.",
+    "Raise the limit (`docker update --memory`, mem_limit in compose) or find what grows.",
 )
 
-CODES = (DOCKER_NETWORK_ISOLATED, DOCKER_RESTARTING, DOCKER_HAIRPIN)
+CODES = (DOCKER_RESTARTING, DOCKER_MEMORY_NEAR_LIMIT)
 
 
-# Networks on which Docker's embedded DNS does not resolve container names.
-NO_NAMES = frozenset({"bridge", "host", "none"})
 _EXIT_HINT = {
-    137: "137 = SIGKILL: the OOM killer or `docker kill`/a stop timeout",
+    137: "137 = killed (SIGKILL): an OOM kill, `docker kill` or a stop timeout",
     139: "139 = SIGSEGV: the process crashed",
     143: "143 = SIGTERM: it was stopped",
     1: "1 = the application exited with an error: its last log lines say why",
 }
 
 
-def talk_pairs(value: str) -> list[tuple[str, str]]:
-    """`dashboard:supabase-kong,api:db` -> [("dashboard", "supabase-kong"), ("api", "db")]."""
-    pairs = []
-    for item in value.split(","):
-        a, sep, b = item.strip().partition(":")
-        if sep and a and b and ":" not in b:
-            pairs.append((a, b))
-    return pairs
+_STATUS_CODE = re.compile(r"^(?:Restarting|Exited) \((\d+)\)")
 
 
 def _mib(n: int) -> str:
     return f"{n / 1048576:.0f} MiB"
 
 
+FRESH_S = 24 * 3600  # a failure older than this is history, not an incident
+
+
+def _age_s(c: dict[str, Any], now: int | None) -> float | None:
+    """Seconds since the container last stopped (State.FinishedAt), None when unknown."""
+    stamp = str(c.get("finished_at") or "")
+    if now is None or not stamp or stamp.startswith("0001-"):
+        return None
+    try:
+        # Docker prints nanoseconds; fromisoformat takes at most microseconds.
+        head, _, frac = stamp.rstrip("Z").partition(".")
+        at = datetime.fromisoformat(head + (f".{frac[:6]}" if frac else "")).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return now - at.timestamp()
+
+
+def _memory_advice(c: dict[str, Any], oom: bool) -> str:
+    name, limit, used = c["name"], int(c["memory_limit"]), c.get("memory_usage")
+    use = f" (in use now: {_mib(int(used))})" if used is not None else ""
+    if limit:
+        more = max(2 * limit // 1048576, 1)
+        return (
+            f"Its memory limit is {_mib(limit)}{use}: raise it (`docker update --memory {more}m "
+            f"--memory-swap {more}m {name}`, or mem_limit in compose) or find what grows."
+        )
+    if oom:
+        return (
+            f"It has no memory limit{use}: the host itself ran short; check `free -h` and what "
+            "else grew, or set a limit so one container cannot starve the rest."
+        )
+    return (
+        "Exit 137 without OOMKilled: it was killed (SIGKILL): the OOM killer of the host, "
+        f"`docker kill`, or a stop timeout (`docker stop` waits 10 s, then kills){use}."
+    )
+
+
+def _words(c: dict[str, Any], logs: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The container's own last words: its biggest log groups and last line."""
+    entry = logs.get(c["id"]) or {}
+    groups = list(entry.get("groups") or [])
+    last = list(entry.get("last") or [])
+    if not groups and not last:
+        return "", []
+    said = "; ".join(f"{g['example']} (x{g['count']})" for g in groups[:3]) or last[-1]
+    return f" Its last log lines say: {said[:600]}", groups
+
+
 def _restarting(
-    facts: Facts, host: HostTarget, t: Thresholds, _extra: Mapping[str, Facts]
+    facts: Facts, host: HostTarget, t: Thresholds, extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
+    logs = (extra.get("docker_detail") or {}).get("logs") or {}
     for c in facts["containers"]:
-        name, count, code = c["name"], c["restart_count"], c["exit_code"]
-        looping = c["state"] == "restarting"
-        oom = c["oom_killed"] and c["state"] in ("exited", "dead", "restarting")
+        name, count = c["name"], c["restart_count"]
+        status = str(c.get("status") or "")
+        # ps and inspect run a moment apart: a crash-looping container may be `running` (just
+        # restarted, ExitCode 0, OOMKilled still set) in one and `Restarting (137)` in the other.
+        looping = c["state"] == "restarting" or status.startswith("Restarting")
+        was = _STATUS_CODE.match(status)
+        code = c["exit_code"] or (int(was[1]) if was else 0)
+        oom = c["oom_killed"] and (
+            c["state"] in ("exited", "dead", "restarting") or (looping or count > 0)
+        )
         if not (looping or oom or count >= t.docker_restarts_warning):
             continue
+        age = _age_s(c, facts.get("now"))
+        stale = not looping and c["state"] != "running" and age is not None and age > FRESH_S
         why = []
         if looping:
             why.append("in state restarting")
         if oom:
             why.append("killed for lack of memory (OOMKilled)")
         why.append(f"{count} restarts, last exit code {code}")
-        limit = c["memory_limit"]
-        memory = (
-            f"Its memory limit is {_mib(limit)}: raise it (e.g. `docker update --memory "
-            f"{2 * limit // 1048576}m --memory-swap {2 * limit // 1048576}m {name}`, or "
-            "mem_limit in compose) or find what grows."
-            if limit
-            else "It has no memory limit: the host itself ran short; check `free -h` and "
-            "what else grew, or set a limit so one container cannot starve the rest."
-        )
+        if stale:
+            assert age is not None
+            why.append(f"stopped {age / 86400:.0f} days ago")
         hint = _EXIT_HINT.get(code, "")
+        words, groups = _words(c, logs)
+        memory = _memory_advice(c, c["oom_killed"])
+        severity: Severity = "critical" if looping or oom else "warning"
         yield DOCKER_RESTARTING.finding(
-            severity="critical" if looping or oom else "warning",
+            severity="info" if stale else severity,
             title=f"container {name} " + ", ".join(why),
-            detail=(c.get("status") or f"state {c['state']}") + (f"; exit {hint}" if hint else ""),
+            detail=(c.get("status") or f"state {c['state']}")
+            + (f"; exit {hint}" if hint else "")
+            + words,
             evidence={
                 "container": name,
                 "image": c["image"],
@@ -105,114 +147,58 @@ def _restarting(
                 "exit_code": code,
                 "oom_killed": c["oom_killed"],
                 "restart_policy": c["restart_policy"],
-                "memory_limit": limit,
+                "memory_limit": c["memory_limit"],
+                "memory_usage": c.get("memory_usage"),
+                "finished_at": c.get("finished_at"),
+                "log_groups": groups,
             },
             suggestion=(
                 f"Read why it stops: `docker logs --tail 200 {name}` and "
                 f"`docker inspect {name} --format '{{{{.State.OOMKilled}}}} "
-                f"{{{{.State.ExitCode}}}}'`. "
-                + (memory if oom or code == 137 else f"If it runs out of memory: {memory}")
-            ),
+                f"{{{{.State.ExitCode}}}} {{{{.State.FinishedAt}}}}'`. "
+                + (
+                    memory
+                    if c["oom_killed"] or code == 137
+                    else f"If it runs out of memory: {memory}"
+                    if c["memory_limit"]
+                    else ""
+                )
+            ).strip(),
             host=host.name,
         )
 
 
-def _find(containers: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    """By container name; else by a network alias that only one container has."""
-    for c in containers:
-        if c["name"] == name:
-            return c
-    by_alias = [c for c in containers if any(name in n["aliases"] for n in c["networks"])]
-    return by_alias[0] if len(by_alias) == 1 else None
+NEAR_LIMIT = 0.90
 
 
-def _isolated(a: dict[str, Any], b: dict[str, Any], pair: str, host: HostTarget) -> Finding:
-    nets_a = [n["name"] for n in a["networks"]]
-    nets_b = [n["name"] for n in b["networks"]]
-    shared = sorted(set(nets_a) & set(nets_b))
-    port = b["ports"][0] if b["ports"] else "PORT"
-    internal = f"http://{b['name']}:{port}"
-    served = {h["host"] for h in b["proxy_hosts"]}
-    via_public = [e for e in a["url_env"] if e["host"] in served]
-    user_nets = [n for n in nets_b if n not in NO_NAMES]
-    if user_nets:
-        connect = f"`docker network connect {user_nets[0]} {a['name']}`"
-    else:  # B is only on the default bridge (or host/none): give both a network of their own
-        connect = (
-            f"`docker network create {b['name']}-net`, then `docker network connect "
-            f"{b['name']}-net {b['name']}` and `docker network connect {b['name']}-net {a['name']}`"
+def _near_limit(facts: Facts, host: HostTarget) -> Iterator[Finding]:
+    for c in facts["containers"]:
+        limit, used = int(c.get("memory_limit") or 0), c.get("memory_usage")
+        if not limit or used is None or used < NEAR_LIMIT * limit:
+            continue
+        name, more = c["name"], max(2 * limit // 1048576, 1)
+        yield DOCKER_MEMORY_NEAR_LIMIT.finding(
+            severity="warning",
+            title=f"container {name} uses {_mib(used)} of its {_mib(limit)} memory limit "
+            f"({100 * used / limit:.0f} %)",
+            detail="At its limit the kernel OOM-kills it (exit 137, OOMKilled) and Docker "
+            "restarts it: requests in flight fail.",
+            evidence={"container": name, "memory_usage": used, "memory_limit": limit},
+            suggestion=f"Watch it: `docker stats {name}`; raise the limit (`docker update "
+            f"--memory {more}m --memory-swap {more}m {name}`, or mem_limit in compose) or find "
+            "what grows.",
+            host=host.name,
         )
-    env = (
-        f"; set {', '.join(e['name'] for e in via_public)} to `{internal}` instead of the "
-        f"public name {via_public[0]['host']}"
-        if via_public
-        else f"; use the internal address `{internal}` instead of a public name"
-    )
-    where = (
-        f"they share only {', '.join(shared)}, where names do not resolve"
-        if shared
-        else "they share no network"
-    )
-    return DOCKER_NETWORK_ISOLATED.finding(
-        severity="warning",
-        title=f"{a['name']} cannot reach {b['name']} by name: {where} "
-        f"({a['name']}: {', '.join(nets_a) or 'none'}; {b['name']}: {', '.join(nets_b) or 'none'})",
-        detail="Containers resolve each other by name only on a shared user-defined network; "
-        "calls through the public name leave the host and come back (latency, ETIMEDOUT).",
-        evidence={
-            "pair": pair,
-            "from": a["name"],
-            "to": b["name"],
-            "from_networks": nets_a,
-            "to_networks": nets_b,
-            "shared": shared,
-            "internal_address": internal,
-            "public_names_in_env": [{"name": e["name"], "host": e["host"]} for e in via_public],
-        },
-        suggestion=(
-            f"Connect them: {connect}{env}. Check from inside: `docker exec {a['name']} wget "
-            f"-qO- --timeout=5 http://{b['name']}:{port}/` ('bad address' = different networks)."
-        ),
-        host=host.name,
-    )
-
-
-def _network_isolated(
-    facts: Facts, host: HostTarget, _t: Thresholds, _extra: Mapping[str, Facts]
-) -> Iterator[Finding]:
-    containers = facts["containers"]
-    for a_name, b_name in talk_pairs(host.labels.get("talks", "")):
-        pair = f"{a_name}:{b_name}"
-        a, b = _find(containers, a_name), _find(containers, b_name)
-        missing = [n for n, c in ((a_name, a), (b_name, b)) if c is None]
-        if missing:
-            names = sorted(c["name"] for c in containers)
-            yield DOCKER_NETWORK_ISOLATED.finding(
-                severity="warning",
-                title=f"talks={pair}: no container named {' or '.join(missing)} on {host.name}",
-                detail="The registry says these containers must talk, but one is not there "
-                "(removed, renamed by a redeploy, or the label is stale).",
-                evidence={"pair": pair, "missing": missing, "containers": names[:20]},
-                suggestion=(
-                    "List them with `docker ps -a --format '{{.Names}}'`; redeploy the missing "
-                    "one, or fix the host's `talks` label (`triagebot hosts show "
-                    f"{host.name}`)."
-                ),
-                host=host.name,
-            )
-            continue
-        assert a is not None and b is not None
-        nets_a = {n["name"] for n in a["networks"]} - NO_NAMES
-        if nets_a & ({n["name"] for n in b["networks"]} - NO_NAMES):
-            continue
-        yield _isolated(a, b, pair, host)
 
 
 def _docker(
     facts: Facts, host: HostTarget, t: Thresholds, extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
     yield from _restarting(facts, host, t, extra)
-    yield from _network_isolated(facts, host, t, extra)
+    yield from _near_limit(facts, host)
+    found = docker_calls.calls(facts)
+    yield from docker_hairpin.hairpin(found, host, extra.get("docker_detail") or {})
+    yield from docker_calls.network_isolated(facts, host, found)
 
 
 RULES: dict[str, Rule] = {"docker": _docker}

@@ -10,6 +10,7 @@ from typing import Any
 from ssh_probes.codes import Code
 from ssh_probes.model import Facts, Finding, HostTarget
 from ssh_probes.rules.base import Rule, Thresholds
+from ssh_probes.rules.docker_calls import published_by
 from ssh_probes.rules.limits import listen_queue, live
 
 PORT_NOT_LISTENING = Code(
@@ -55,6 +56,9 @@ def _sockets(
         by_port.setdefault(sock["port"], []).append(sock)
     for port in host.expect_ports:
         socks = by_port.get(port, [])
+        # A port Docker publishes by iptables DNAT (userland-proxy off) has no LISTEN socket.
+        if not socks and published_by(extra.get("docker") or {}, port):
+            continue
         if not socks:
             yield PORT_NOT_LISTENING.finding(
                 severity="critical",

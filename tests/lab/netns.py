@@ -173,6 +173,9 @@ class LabHost:
     # Its own PID namespace and /proc, so `ps` and `ss -p` on it see only its processes, as on
     # a real machine (by default every lab host sees every process of this machine).
     own_pids: bool = False
+    # Its own /etc/hosts (bind-mounted over ours in a private mount namespace of its sshd), so
+    # names resolve on this host as a test says without touching this machine's file.
+    etc_hosts: Path | None = None
     sshd: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -280,6 +283,10 @@ class LabHost:
                 # sshd becomes PID 1 of a new PID namespace with its own /proc; mounts made
                 # later in ours still reach it (slave propagation), none of its leak back.
                 argv += ["unshare", "--pid", "--fork", "--mount-proc", "--propagation", "slave"]
+            if self.etc_hosts is not None:
+                mount = 'mount --bind "$0" /etc/hosts && exec "$@"'
+                argv += ["unshare", "--mount", "--propagation", "slave", "--"]
+                argv += ["sh", "-c", mount, str(self.etc_hosts)]
             self.sshd = subprocess.Popen(
                 [*argv, SSHD, "-D", "-e", "-f", str(config)],
                 stdin=subprocess.DEVNULL,

@@ -9,9 +9,15 @@ from typing import Any
 import pytest
 
 from ssh_probes.model import Facts, Finding, HostTarget, ProbeResult
-from ssh_probes.probes.docker import caddy_hosts, proxy_hosts, traefik_hosts, url_env
+from ssh_probes.probes.docker_refs import (
+    caddy_hosts,
+    proxy_hosts,
+    proxy_port,
+    traefik_hosts,
+    url_env,
+)
 from ssh_probes.rules import Thresholds, evaluate
-from ssh_probes.rules.docker import talk_pairs
+from ssh_probes.rules.docker_calls import detail_targets, talk_pairs
 from tests.fixtures.capture import OUTPUTS
 
 GOLDEN = OUTPUTS / "docker"
@@ -228,3 +234,94 @@ def test_secrets_in_real_env_never_become_facts() -> None:
     text = json.dumps(facts())
     assert "projector-tenfold-hydrolysis" not in text  # ELASTIC_PASSWORD of cluster01-elastic
     assert "secret_value" not in text  # Django_secret_key of web1
+
+
+def test_host_regexp_is_a_pattern_not_a_name() -> None:
+    rule = "HostRegexp(`{sub:[a-z]+}.example.com`) || Host(`api.example.com`)"
+    assert traefik_hosts(rule) == ["api.example.com"]
+
+
+def test_served_names_from_nginx_proxy_and_coolify_env() -> None:
+    env = ["VIRTUAL_HOST=shop.example.com,www.shop.example.com", "COOLIFY_FQDN=app.example.com"]
+    assert proxy_hosts({}, env) == [
+        {"host": "shop.example.com", "via": "nginx-proxy"},
+        {"host": "www.shop.example.com", "via": "nginx-proxy"},
+    ]
+    # COOLIFY_FQDN counts only on a container Coolify manages.
+    assert {"host": "app.example.com", "via": "coolify"} in proxy_hosts(
+        {"coolify.managed": "true"}, env
+    )
+    assert proxy_port(COOLIFY_LABELS) == 80
+
+
+def test_url_env_reads_host_port_lists_and_host_variables_only() -> None:
+    env = [
+        "KAFKA_BROKERS=kafka-1:9092,kafka-2:9092",
+        "REDIS_HOST=redis",
+        "DB_SERVER=postgres.internal",
+        "GREETING=hello",
+        "TIMEOUT=10:30",
+        "VIRTUAL_HOST=shop.example.com",
+        "SECRET_KEY=abc:def",
+    ]
+    assert [(e["name"], e["host"], e["port"]) for e in url_env(env)] == [
+        ("KAFKA_BROKERS", "kafka-1", 9092),
+        ("KAFKA_BROKERS", "kafka-2", 9092),
+        ("REDIS_HOST", "redis", None),
+        ("DB_SERVER", "postgres.internal", None),
+    ]
+
+
+def _pair(env_host: str, **target: Any) -> Facts:
+    """web1 (bridge) names cluster01-elastic (data-mesh-network) in ES_URL."""
+    f = with_container("cluster01-elastic", **target)
+    for c in f["containers"]:
+        if c["name"] == "web1":
+            c["url_env"] = [{"name": "ES_URL", "scheme": "http", "host": env_host, "port": 9200}]
+    return f
+
+
+@pytest.mark.parametrize("name", ["cluster01-elastic", "elastic"])
+def test_isolation_found_without_talks_label(name: str) -> None:
+    f = _pair(name, service="elastic")
+    [finding] = run(f)
+    assert (finding.code, finding.severity) == ("docker.network_isolated", "warning")
+    assert finding.evidence["from"] == "web1"
+    assert finding.evidence["variables"] == [{"name": "ES_URL", "host": name}]
+    assert "docker network connect data-mesh-network web1" in finding.suggestion
+
+
+def test_same_network_call_by_name_is_quiet() -> None:
+    f = _pair("cluster01-elastic")
+    for c in f["containers"]:
+        if c["name"] == "web1":
+            c["networks"] = [{"name": "data-mesh-network", "ip": "", "aliases": []}]
+    assert run(f) == []
+
+
+def test_talks_label_and_env_give_one_finding_per_pair() -> None:
+    findings = run(_pair("cluster01-elastic"), talks="web1:cluster01-elastic")
+    assert [f.evidence["pair"] for f in findings] == ["web1:cluster01-elastic"]
+
+
+def test_detail_targets_are_served_names_and_failing_or_calling_containers() -> None:
+    f = _pair("search.example.com", proxy_hosts=[{"host": "search.example.com", "via": "caddy"}])
+    for c in f["containers"]:
+        if c["name"] == "Teladoc-app":
+            c.update(state="restarting")
+    names, ids = detail_targets(f)
+    assert names == ["search.example.com"]
+    by_id = {c["id"]: c["name"] for c in f["containers"]}
+    assert sorted(by_id[i] for i in ids) == ["Teladoc-app", "web1"]
+
+
+def test_published_port_is_not_port_not_listening() -> None:
+    """userland-proxy off: Docker publishes by DNAT and nothing LISTENs on the port."""
+    sockets = json.loads((OUTPUTS / "sockets" / "nothing-listening.json").read_text())["facts"]
+    host = HostTarget(name="web-1", expect_ports=(3011, 3012))
+    results = [ProbeResult("sockets", host.name, True, facts=sockets)]
+    docker = ProbeResult("docker", host.name, True, facts=facts())  # Teladoc-app: 3011->3000
+    alone = [f.evidence["port"] for f in evaluate(results, host) if f.code == "port.not_listening"]
+    assert alone == [3011, 3012]
+    both = evaluate([*results, docker], host)
+    assert [f.evidence["port"] for f in both if f.code == "port.not_listening"] == [3012]
