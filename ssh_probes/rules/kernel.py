@@ -87,9 +87,11 @@ def _fix(event: dict[str, Any]) -> str:
     )
     if event.get("container"):
         where = (
-            f" It ran in container {event['container']} (cgroup {event['cgroup']}): raise its "
-            f"memory limit (`docker update --memory 1g --memory-swap 1g {event['container']}` or "
-            "the compose/k8s limit) or fix the leak; `docker inspect -f '{{.State.OOMKilled}}' "
+            f" It ran in container {event['container']} (cgroup {event['cgroup']}): read its "
+            f"limit (`docker inspect -f '{{{{.HostConfig.Memory}}}}' {event['container']}`) and "
+            "what it used (`docker stats --no-stream`), then raise the limit above that peak "
+            f"(`docker update --memory NEW --memory-swap NEW {event['container']}`, or the "
+            "compose/k8s limit) or fix the leak; `docker inspect -f '{{.State.OOMKilled}}' "
             f"{event['container']}` confirms."
         )
     elif event.get("scope") == "cgroup" and event.get("cgroup"):

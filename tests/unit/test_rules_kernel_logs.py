@@ -287,7 +287,9 @@ def test_oom_in_a_container_names_the_container_and_its_limit() -> None:
     )
     [f] = run("kernel", facts)
     assert f.severity == "critical"
-    assert f"docker update --memory 1g --memory-swap 1g {cid[:12]}" in f.suggestion
+    assert f"docker update --memory NEW --memory-swap NEW {cid[:12]}" in f.suggestion
+    assert "1g" not in f.suggestion  # no made-up size: the advice reads the real limit first
+    assert f"{{{{.HostConfig.Memory}}}}' {cid[:12]}" in f.suggestion
 
 
 def test_no_oom_and_unreadable_kernel_log() -> None:
