@@ -17,6 +17,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,20 @@ from commands.report import Report
 from ssh_probes.errors import StoreError, TriagebotError
 
 log = logging.getLogger("triagebot.alerts")
+SHOWN_LINES = 12  # of a notification's repeats and links, in its one thread reply
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One notification being answered: where, in which thread, when, over which hosts."""
+
+    note: Notification
+    channel: str
+    ts: str | None
+    now: datetime
+    hosts: Sequence[Any]
+
+
 Post = Callable[..., Awaitable[str | None]]
 
 
@@ -129,122 +144,99 @@ class AlertDesk:
             if ts is None and posted:
                 ts = posted
                 await self.repo.set_summary(group_id, ts)
-        hosts = await HostRepo(self.store).list()
+        turn = Turn(note, channel, ts, now, await HostRepo(self.store).list())
         repeats: list[str] = []
         for alert, state in zip(note.alerts, states, strict=True):
             if alert.status == "resolved":
-                await self._resolved(note, alert, state, hosts, channel, ts, now)
+                await self._resolved(turn, alert, state)
             else:
-                repeat = await self._firing(note, alert, state, hosts, channel, ts, now)
+                repeat = await self._firing(turn, alert, state)
                 if repeat:
                     repeats.append(repeat)
-        if repeats:
-            await self.post(channel, [render.line("; ".join(repeats)[:2900])], thread_ts=ts)
+        if repeats:  # one reply for the whole notification, however many alerts it holds
+            shown = "\n".join(line[:200] for line in repeats[:SHOWN_LINES])
+            more = len(repeats) - SHOWN_LINES
+            await self._say(
+                turn, shown + (f"\n+{more} more alerts, answered the same way" if more > 0 else "")
+            )
 
-    async def _firing(
-        self,
-        note: Notification,
-        alert: Alert,
-        state: AlertState,
-        hosts: Sequence[Any],
-        channel: str,
-        ts: str | None,
-        now: datetime,
-    ) -> str | None:
+    async def _say(self, turn: Turn, text: str) -> None:
+        """One line in the group's thread."""
+        await self.post(turn.channel, [render.line(text)], thread_ts=turn.ts)
+
+    async def _firing(self, turn: Turn, alert: Alert, state: AlertState) -> str | None:
         """Start, link or refuse the routine for a firing alert; a repeat line, or None."""
-        target = target_for(alert.labels, hosts, self.settings.alerts_host_label)
+        target = target_for(alert.labels, turn.hosts, self.settings.alerts_host_label)
         if target is None:
             if not state.hinted:
-                await self.post(channel, [render.line(f"{alert.name}: " + mapping_hint(
-                    alert.labels, self.settings.alerts_host_label))], thread_ts=ts)  # fmt: skip
+                hint = mapping_hint(alert.labels, self.settings.alerts_host_label)
+                await self._say(turn, f"{alert.name}: {hint}")
             await self.repo.update(state.id, hinted=True, outcome="unmapped")
             return None
-        if state.last_triage_at and now - state.last_triage_at < self.interval:
+        if state.last_triage_at and turn.now - state.last_triage_at < self.interval:
             await self.repo.update(state.id, outcome=state.outcome or "repeat")
             return (
                 f"{alert.name} on {target.host} still firing (notification "
                 f"{state.notifications}); the routine ran at {state.last_triage_at:%H:%M:%S} UTC"
             )
-        await self._start(note, alert, state, target, channel, ts, now, final=False)
-        return None
+        return await self._start(turn, alert, state, target, final=False)
 
-    async def _resolved(
-        self,
-        note: Notification,
-        alert: Alert,
-        state: AlertState,
-        hosts: Sequence[Any],
-        channel: str,
-        ts: str | None,
-        now: datetime,
-    ) -> None:
+    async def _resolved(self, turn: Turn, alert: Alert, state: AlertState) -> None:
         """Record the resolution once and run the routine once more to show what recovered."""
         if state.status == "resolved" and not state.new:
             return  # a repeated `resolved`: already answered
-        await self.repo.update(state.id, resolved_at=alert.ends_at or now, outcome="resolved")
+        await self.repo.update(state.id, resolved_at=alert.ends_at or turn.now, outcome="resolved")
         if state.new:
             return  # resolved before it was ever seen firing: nothing to compare with
-        target = target_for(alert.labels, hosts, self.settings.alerts_host_label)
-        if target is not None:
-            await self._start(note, alert, state, target, channel, ts, now, final=True)
+        target = target_for(alert.labels, turn.hosts, self.settings.alerts_host_label)
+        if target is not None and (
+            why := await self._start(turn, alert, state, target, final=True)
+        ):
+            await self._say(turn, why)
 
     async def _start(
-        self,
-        note: Notification,
-        alert: Alert,
-        state: AlertState,
-        target: Target,
-        channel: str,
-        ts: str | None,
-        now: datetime,
-        *,
-        final: bool,
-    ) -> None:
-        """Reserve the target (one routine per target per interval, M per hour), then run."""
+        self, turn: Turn, alert: Alert, state: AlertState, target: Target, *, final: bool
+    ) -> str | None:
+        """Reserve the target (one routine per target per interval, M per hour), then run;
+        when it is not run, the line that says why (the caller gathers a notification's)."""
         async with self._targets[target.key]:
             if not final:
-                recent = await self.repo.recent_triage(target.key, now - self.interval)
+                recent = await self.repo.recent_triage(target.key, turn.now - self.interval)
                 if recent is not None and recent.id != state.id:
                     await self.repo.update(state.id, target=target.key, outcome="linked")
-                    await self.post(channel, [render.line(
+                    return (
                         f"{alert.name}: {target.host} was examined at "
                         f"{recent.last_triage_at:%H:%M:%S} UTC for {recent.name} (run "
                         f"{recent.last_run_id or 'in progress'}); not run again within "
                         f"{int(self.interval.total_seconds() // 60)} min"
-                    )], thread_ts=ts)  # fmt: skip
-                    return
-            used = await self.repo.triages_since(target.key, hour_ago(now))
+                    )
+            used = await self.repo.triages_since(target.key, hour_ago(turn.now))
             if used >= self.settings.alerts_max_per_host_hour:
                 await self.repo.update(state.id, target=target.key, outcome="limited")
-                await self.post(channel, [render.line(
+                return (
                     f"{alert.name}: {used} alert-started runs on {target.host} in the last hour "
                     f"(TRIAGEBOT_ALERTS_MAX_PER_HOST_HOUR); not run again. Run `/triage "
                     f"{target.host}` by hand if needed."
-                )], thread_ts=ts)  # fmt: skip
-                return
+                )
             outcome = "resolved" if final else "triaged"
-            await self.repo.update(state.id, target=target.key, last_triage_at=now, outcome=outcome)
-        task = asyncio.create_task(self._run(note, alert, state, target, channel, ts, final))
+            await self.repo.update(
+                state.id, target=target.key, last_triage_at=turn.now, outcome=outcome
+            )
+        task = asyncio.create_task(self._run(turn, alert, state, target, final))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return None
 
     async def _run(
-        self,
-        note: Notification,
-        alert: Alert,
-        state: AlertState,
-        target: Target,
-        channel: str,
-        ts: str | None,
-        final: bool,
+        self, turn: Turn, alert: Alert, state: AlertState, target: Target, final: bool
     ) -> None:
         words = " ".join(target.words)
         audit_id = await self.audit.audit(
-            user=note.receiver, channel=channel, action=f"alert:{target.command}",
+            user=turn.note.receiver, channel=turn.channel, action=f"alert:{target.command}",
             detail=f"{alert.name} -> {target.command} {words}"[:500], outcome="accepted",
             source="alert",
         )  # fmt: skip
-        who = Who("alert", note.receiver, channel)
+        who = Who("alert", turn.note.receiver, turn.channel)
         try:
             async with self.gate:
                 # Through the command registry, like Slack, the CLI and the console.
@@ -256,11 +248,14 @@ class AlertDesk:
             await self.audit.finish_audit(
                 audit_id, "refused" if refused else "error", reason=str(exc) if refused else ""
             )
-            await self.post(channel, [render.line(f"{alert.name}: {exc}")], thread_ts=ts)
+            await self._say(turn, f"{alert.name}: {exc}")
             return
         await self.repo.update(state.id, last_run_id=report.run_id)
         await self.post(
-            channel, self._messages(report, alert, final), run_id=report.run_id, thread_ts=ts
+            turn.channel,
+            self._messages(report, alert, final),
+            run_id=report.run_id,
+            thread_ts=turn.ts,
         )
         await self.audit.finish_audit(audit_id, "posted", report.run_id)
 
