@@ -9,13 +9,20 @@ takes the full path, which migrates and reads through the store as before.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from ssh_probes.model import LOCAL_HOST
 
+if TYPE_CHECKING:
+    from commands.hosts import HostSpec
+
+T = TypeVar("T")
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _SCHEMES = ("sqlite://", "sqlite+aiosqlite://", "sqlite+pysqlite://")
 
@@ -62,11 +69,8 @@ def sqlite_file(url: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def registered_names(url: str, name: str) -> list[str] | None:
-    """Every registered name when `name` is NOT registered; None when it is, or when unsure.
-
-    None means "take the full path": the host exists, or this read could not tell.
-    """
+def _read(url: str, work: Callable[[sqlite3.Connection], T | None]) -> T | None:
+    """`work` on the SQLite file read-only, when it is at the head revision; else None."""
     path = sqlite_file(url)
     if path is None:
         return None
@@ -79,10 +83,44 @@ def registered_names(url: str, name: str) -> list[str] | None:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         if row is None or row[0] != head_revision():
             return None
-        if conn.execute("SELECT 1 FROM hosts WHERE name = ?", (name,)).fetchone():
-            return None
-        return [r[0] for r in conn.execute("SELECT name FROM hosts ORDER BY name")]
-    except sqlite3.Error:
+        return work(conn)
+    except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
         conn.close()
+
+
+def registered_names(url: str, name: str) -> list[str] | None:
+    """Every registered name when `name` is NOT registered; None when it is, or when unsure.
+
+    None means "take the full path": the host exists, or this read could not tell.
+    """
+
+    def names(conn: sqlite3.Connection) -> list[str] | None:
+        if conn.execute("SELECT 1 FROM hosts WHERE name = ?", (name,)).fetchone():
+            return None
+        return [r[0] for r in conn.execute("SELECT name FROM hosts ORDER BY name")]
+
+    return _read(url, names)
+
+
+def host_spec(url: str, name: str) -> HostSpec | None:
+    """The registered host `name` as HostRepo.get gives it; None when absent or unsure."""
+    from commands.hosts import HostSpec
+
+    def spec(conn: sqlite3.Connection) -> HostSpec | None:
+        row = conn.execute(
+            "SELECT name, address, port, user, key_path, host_keys, expect_ports, logs, labels"
+            " FROM hosts WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys, ports, logs, labels = (json.loads(v) for v in row[5:9])
+        return HostSpec(
+            name=row[0], address=row[1], port=row[2], user=row[3], key_path=row[4],
+            host_keys=tuple(keys), expect_ports=tuple(ports), logs=tuple(logs),
+            labels=dict(labels),
+        )  # fmt: skip
+
+    return _read(url, spec)

@@ -6,6 +6,7 @@ ORM or SSH to do it, and step aside whenever it cannot be sure.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from bot.store.hosts import HostRepo
 from bot.store.quick import head_revision, registered_names
 from commands.hosts import HostSpec
 from ssh_probes.errors import InputError
+from tests.lab.netns import LabHost
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -113,3 +115,29 @@ def test_invalid_name_and_label_and_known_host_take_their_paths(db: str) -> None
     group = run("bot.entry", db, "triage", "group=none")
     assert group.returncode == 2
     assert group.stderr == "error: no registered host has label group=none\n"
+
+
+@pytest.mark.lab
+def test_registered_host_triage_is_stored_like_the_full_path(
+    tmp_path: Path, lab_host: LabHost
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/lab.db"
+    add = run(
+        "bot.cli", url, "hosts", "add", lab_host.name, "--address", lab_host.address,
+        "--key", lab_host.key_path, "--host-key", lab_host.host_key_line,
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    full = run("bot.cli", url, "triage", lab_host.name, "--json")
+    fast = run("bot.entry", url, "triage", lab_host.name, "--json", importtime=True)
+    assert full.returncode == fast.returncode == 0, fast.stderr[-2000:]
+    a, b = json.loads(full.stdout), json.loads(fast.stdout)
+    assert b["status"] == a["status"] == "ok"
+    assert (b["command"], b["target"]) == (a["command"], a["target"]) == ("triage", lab_host.name)
+    assert [r["probe"] for r in b["results"]] == [r["probe"] for r in a["results"]]
+    assert b["run_id"] == a["run_id"] + 1  # stored, and diffed with the run before it
+    assert a["changes"]["previous_run_id"] is None
+    assert b["changes"]["previous_run_id"] == a["run_id"]
+    # The store was imported on a thread of its own (while the window ran), not before.
+    assert "sqlalchemy" in fast.stderr
+    history = run("bot.cli", url, "history", lab_host.name, "--json")
+    assert [r["run_id"] for r in json.loads(history.stdout)][:2] == [b["run_id"], a["run_id"]]
