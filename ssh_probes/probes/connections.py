@@ -46,7 +46,7 @@ MARK = "@@tb "
 DEFAULT_PORT_RANGE = (32768, 60999)
 # An ss too old for `exclude` falls back to listing every socket, TIME-WAIT included.
 SCRIPT = r"""
-{ read -r r </proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null && echo "@@tb range $r"
+r=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && echo "@@tb range $r"
 if out=$(ss -H -tanp exclude time-wait 2>/dev/null); then
   echo "@@tb sockets"
   printf '%s\n' "$out"
