@@ -2,14 +2,16 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.slack_ack [--duration 60] [--rate 20] [--modes http socket]
+    .venv/bin/python -m bench.slack_ack [--duration 60] [--rate 20] [--modes http socket summary]
 
 The bot runs in a child process (Bolt app, SQLite store, the fake Slack Web API of
 tests/slack_fixtures.py as its Slack); this process is Slack: it serves that fake Web API (and,
 for Socket Mode, the websocket) and sends signed `/triage local` commands on a fixed schedule.
 Latency is from sending a command to receiving its ack (HTTP response, or the envelope ack on
 the websocket). Each command really runs in the background (the `load` and `disk` probes on
-`local`, stored, then posted to the fake), so acks compete with that work.
+`local`, stored, then posted to the fake), so acks compete with that work. Mode `summary`
+(issue 18): the bot warm, one `/triage local` at a time with every default probe and the 1 s
+sample window; the time from sending the command to its summary posted to the fake.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import aiohttp
 
 from bench import record
+from ssh_probes.probes import DEFAULT_PROBES
 from tests.slack_fixtures import FakeSlack, command_body, fake_app, serve, signed_headers
 
 TARGET_P99_MS = 50.0
@@ -47,6 +50,7 @@ async def _bot(cfg: dict[str, Any]) -> None:
     await store.upgrade()
     socket = cfg["mode"] == "socket"
     extra = {"slack_signing_secret": None, "slack_app_token": "xapp-1-fake"} if socket else {}
+    extra["sample_window_s"] = cfg.get("window", 0.1)
     settings = test_settings(FakeSlack(url=cfg["fake_url"]), cfg["db"], **extra)
     commands = {"triage": fast_triage(tuple(cfg["probes"]))}
     bot = Bot(settings, store, make_client(settings), commands=commands)
@@ -131,6 +135,24 @@ async def socket_load(fake: FakeSlack, acks: TimedAcks, count: int, rate: float)
     return await _paced(count, rate, one)
 
 
+async def summary_load(base: str, fake: FakeSlack, count: int) -> list[float]:
+    """One signed `/triage local` at a time; ms from sending it to its summary posted."""
+    out = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count + 1):  # the first one warms the bot (imports, connections)
+            posted = len(fake.summaries())
+            body = command_body("local")
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            headers.update(signed_headers(body))
+            t = time.perf_counter()
+            async with session.post(base + "slack/events", data=body, headers=headers) as resp:
+                await resp.text()
+            while len(fake.summaries()) == posted:
+                await asyncio.sleep(0.002)
+            out.append((time.perf_counter() - t) * 1000)
+    return out[1:]
+
+
 async def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """One mode: fake Slack here, the bot in a child, the load; latencies and answers."""
     fake, acks = FakeSlack(), TimedAcks()
@@ -138,17 +160,23 @@ async def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
     runner, base = await serve(fake_app(fake))
     fake.base, fake.url = base, base + "api/"
     ready = tmp / f"{mode}.ready"
-    cfg = {"mode": mode, "fake_url": fake.url, "db": f"sqlite+aiosqlite:///{tmp}/{mode}.db",
-           "probes": args.probes.split(","), "ready": str(ready)}  # fmt: skip
+    summary = mode == "summary"  # the bot in HTTP mode, every default probe, 1 s window
+    probes = list(DEFAULT_PROBES) if summary else args.probes.split(",")
+    cfg = {"mode": "http" if summary else mode, "fake_url": fake.url,
+           "db": f"sqlite+aiosqlite:///{tmp}/{mode}.db", "probes": probes, "ready": str(ready),
+           "window": 1.0 if summary else args.window}  # fmt: skip
     child = subprocess.Popen([sys.executable, "-m", "bench.slack_ack", "--bot", json.dumps(cfg)])
-    count = int(args.duration * args.rate)
+    count = args.summary_runs if summary else int(args.duration * args.rate)
     try:
         while not ready.exists() or not ready.read_text():
             if child.poll() is not None:
                 raise RuntimeError("the bot process exited")
             await asyncio.sleep(0.05)
         t0 = time.perf_counter()
-        if mode == "http":
+        if summary:
+            ms = await summary_load(ready.read_text(), fake, count)
+            count += 1
+        elif mode == "http":
             ms = await http_load(ready.read_text(), count, args.rate)
         else:
             ms = await socket_load(fake, acks, count, args.rate)
@@ -177,6 +205,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--modes", nargs="+", default=["http", "socket"])
     parser.add_argument("--probes", default="load,disk", help="what each /triage local runs")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=0.1,
+        help="the bot's sample window (stat with --probes load,stat,disk: "
+        "0.5 s at 20/s keeps ~10 triages in flight)",
+    )
+    parser.add_argument(
+        "--summary-runs", type=int, default=20, help="mode `summary`: commands sent one at a time"
+    )
     parser.add_argument("--bot", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bot:
@@ -190,7 +228,8 @@ def main() -> None:
     out = record.append(
         "slack_ack",
         {"parameters": {"duration_s": args.duration, "rate_per_s": args.rate,
-                        "command": "/triage local", "probes": args.probes.split(",")},
+                        "command": "/triage local", "probes": args.probes.split(","),
+                        "window_s": args.window, "summary_runs": args.summary_runs},
          "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
          "rows": rows},
     )  # fmt: skip

@@ -22,14 +22,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import is_write
 from commands.targets import Targets, parse_targets
 from ssh_probes.errors import ConfigError
+
+if TYPE_CHECKING:  # slack_sdk and aiohttp: ~0.2 s a CLI run (guard_for) does not need
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("triagebot.auth")
 

@@ -60,6 +60,12 @@ def triage(
 ) -> None:
     """Run the incident routine on HOST (optionally about one port, or compared with its
     group) and print the report."""
+    if not symptom:
+        from bot.entry import unknown_host
+
+        error = unknown_host(host)  # without the store's imports (start-up time)
+        if error is not None:
+            raise error
     from bot.service import triage_group, triage_host
     from commands.triage import selector
 

@@ -6,11 +6,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
-from bot.history import diff
-from bot.settings import Settings
-from bot.store.db import Store
-from bot.store.hosts import HostRepo
-from bot.store.runs import RunRepo
 from bot.target_policy import guard_for
 from commands import validate
 from commands.hosts import HostSpec, key_file
@@ -19,8 +14,11 @@ from ssh_probes.errors import InputError
 from ssh_probes.model import LOCAL_HOST, HostTarget, ProbeConfig, SSHOptions
 
 # The commands (and asyncssh, httpx, dnspython behind them) are imported by the runner that
-# needs them, so `triagebot dig` does not pay for SSH and HTTP at start-up.
+# needs them, so `triagebot dig` does not pay for SSH and HTTP at start-up. The store
+# (SQLAlchemy's ORM) likewise: the CLI imports it while a triage's sample window runs.
 if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.store.db import Store
     from commands import triage
     from commands.web.request import HttpOptions
 
@@ -64,6 +62,9 @@ def host_target(spec: HostSpec, settings: Settings) -> HostTarget:
 
 async def record(store: Store, report: Report, settings: Settings, who: Who = Who()) -> Report:
     """Redact, diff with the previous run, store, and return the report with its run id."""
+    from bot.history import diff
+    from bot.store.runs import RunRepo
+
     report = report.scrubbed()
     runs = RunRepo(store, raw_limit=settings.raw_output_store_bytes)
     changes = diff(report, await runs.previous(report.command, report.target))
@@ -79,6 +80,7 @@ async def triage_host(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`triage NAME [port N]`: look the host up (unknown names are an InputError), run, store."""
+    from bot.store.hosts import HostRepo
     from commands import triage
 
     request = triage.parse(words)
@@ -105,6 +107,7 @@ async def triage_group(
     store: Store, settings: Settings, selector: tuple[str, str], who: Who = Who()
 ) -> list[Report]:
     """Triage every registered host whose label matches, at most max_parallel_hosts at once."""
+    from bot.store.hosts import HostRepo
     from commands import triage
 
     key, value = selector
@@ -162,6 +165,7 @@ async def http_check(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`http URL [--resolve H:P:IP] [--from HOST] [--method M]`: check, compare, store."""
+    from bot.store.hosts import HostRepo
     from commands import http
     from ssh_probes.executor import executor_for
 
@@ -186,6 +190,7 @@ async def dig_name(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
     """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store."""
+    from bot.store.hosts import HostRepo
     from commands import dig, watch
 
     words = validate.words_of(words)
@@ -206,7 +211,7 @@ async def dig_name(
 
 # A report command's runner, taking the words after the command (bot.commands names each).
 # Each raises InputError for bad input, before anything runs.
-Runner = Callable[[Store, Settings, Sequence[str], Who], Awaitable[Report]]
+Runner = Callable[["Store", "Settings", Sequence[str], Who], Awaitable[Report]]
 
 
 async def digest(

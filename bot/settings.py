@@ -9,17 +9,10 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.store.quick import default_database_url
 from ssh_probes.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-
-
-def default_database_url() -> str:
-    """A SQLite file under the user data directory (created on first use)."""
-    from platformdirs import user_data_dir
-
-    path = Path(user_data_dir("triagebot", appauthor=False)) / "triagebot.db"
-    return f"sqlite+aiosqlite:///{path}"
 
 
 class Settings(BaseSettings):

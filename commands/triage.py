@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from commands import http, reach, validate
+from commands import reach, validate
 from commands.dns.ranges import attribute
 from commands.report import Report, Status, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
@@ -159,6 +159,8 @@ async def run(
     t0 = time.monotonic()
     outside = None
     if url is not None:  # literal addresses and pins refused before the host is touched
+        from commands import http  # httpx and the web checks: only with `url` (start-up)
+
         http.precheck(url, guard)
     if port is not None:
         host = replace(host, expect_ports=tuple(sorted({*host.expect_ports, port})))

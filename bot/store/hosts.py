@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.store.db import Store
 from bot.store.models import HostRow, utcnow
+from bot.store.quick import unknown_host_message
 from commands.hosts import LOCAL_SPEC, HostSpec
 from ssh_probes.errors import InputError, StoreError
 from ssh_probes.model import LOCAL_HOST
@@ -93,8 +94,7 @@ class HostRepo:
         """The host called `name`; unknown names are an InputError listing the known ones."""
         spec = await self.find(name)
         if spec is None:
-            known = ", ".join([LOCAL_HOST, *await self.names()])
-            raise InputError(f"unknown host {name!r}; registered: {known}")
+            raise InputError(unknown_host_message(name, await self.names()))
         return spec
 
     async def set_watched(self, name: str, watched: bool) -> None:

@@ -28,12 +28,16 @@ sleep "$1" && echo "@@tb slept $1"
 date +%s.%N
 if [ -e /run/systemd/timesync/synchronized ]; then echo "@@tb timesyncd synchronized"; exit 0; fi
 if ! command -v timedatectl >/dev/null 2>&1; then echo "@@tb timedatectl none"; exit 0; fi
+[ -d /run/systemd/system ] || { echo "@@tb timedatectl nosystemd"; exit 0; }
 t=; command -v timeout >/dev/null 2>&1 && t="timeout 3"
 out=$($t timedatectl show 2>&1)
 echo "@@tb timedatectl $?"
 printf '%s\n' "$out"
 """
 
+# systemd's tools test exactly this directory (sd_booted) and then fail with this line;
+# not starting timedatectl saves the host ~4 ms of CPU per triage, the facts are the same.
+NO_SYSTEMD = "System has not been booted with systemd as init system (PID 1). Can't operate."
 _FLAGS = {"NTPSynchronized": "synchronized", "NTP": "enabled", "CanNTP": "can_ntp"}
 
 
@@ -74,7 +78,8 @@ def parse(result: CommandResult) -> Facts:
                 ntp[name] = values[key] == "yes"
         ntp["timezone"] = values.get("Timezone")
     else:
-        ntp["why"] = "timedatectl: not found" if status == "none" else (body or ["no answer"])[0]
+        why = {"none": "timedatectl: not found", "nosystemd": NO_SYSTEMD}.get(status)
+        ntp["why"] = why or (body or ["no answer"])[0]
     return {"host_time": host_time, "precision_s": precision, "slept_s": slept, "ntp": ntp}
 
 

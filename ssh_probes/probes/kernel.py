@@ -30,12 +30,20 @@ MAX_SAMPLES = 3
 MARK = "@@tb "
 
 # grep -E keeps the output bounded: only the lines we read (OOM kills and SIGNALS below).
+# Host CPU (issue 18): one `date`, uptime read by the shell, journalctl only when journal
+# files exist where it reads them by default, and `dmesg -T` read once, not once to test and
+# once to print; the output is byte for byte what the longer script printed.
 SCRIPT = r"""
-echo "@@tb now $(date +%s) $(date +%z) $(cut -d' ' -f1 /proc/uptime)"
+read -r up _ </proc/uptime
+echo "@@tb now $(date '+%s %z') $up"
 pat='invoked oom-killer|oom-kill:|Out of memory|Killed process|blocked for more than'
 pat="$pat|soft lockup|I/O error|Remounting filesystem read-only|forced readonly"
 pat="$pat|table full, dropping packet|SYN flooding|file-max limit"
-if command -v journalctl >/dev/null 2>&1 &&
+j=
+for f in /run/log/journal/*/*.journal* /var/log/journal/*/*.journal*; do
+  [ -e "$f" ] && j=1 && break
+done
+if [ -n "$j" ] && command -v journalctl >/dev/null 2>&1 &&
    journalctl -k -q -n 1 -o json --no-pager 2>/dev/null | grep -q '^{'; then
   echo "@@tb source journal"
   journalctl -k -q -o json --no-pager --since "-$1h" 2>&1 | grep -E "$pat" | tail -n "$2"
@@ -44,8 +52,8 @@ fi
 if ! command -v dmesg >/dev/null 2>&1; then
   echo "@@tb unavailable no kernel journal readable; dmesg: not found"; exit 0
 fi
-if dmesg -T >/dev/null 2>&1; then
-  echo "@@tb source dmesg-T"; dmesg -T | grep -E "$pat" | tail -n "$2"; exit 0
+if k=$(dmesg -T 2>/dev/null); then
+  echo "@@tb source dmesg-T"; printf '%s\n' "$k" | grep -E "$pat" | tail -n "$2"; exit 0
 fi
 if err=$(dmesg 2>&1 >/dev/null); then
   echo "@@tb source dmesg"; dmesg | grep -E "$pat" | tail -n "$2"; exit 0

@@ -22,10 +22,12 @@ TICKS = "--- ticks"
 PS = "--- ps"
 # `ps -p $$` works with procps and fails with busybox, which has no -p (nor -e, --sort).
 # awk drops everything up to the last ") " (the name may hold spaces); then $12, $13 are the
-# 14th and 15th fields of /proc/PID/stat: utime and stime in clock ticks.
+# 14th and 15th fields of /proc/PID/stat: utime and stime in clock ticks. The shell reads
+# /proc/uptime itself (issue 18: two processes fewer for the host, the same output).
 SCRIPT = (
     "hz=$(getconf CLK_TCK 2>/dev/null || echo 100); "
-    f"t() {{ echo '{TICKS}'; cat /proc/uptime; cat /proc/[0-9]*/stat 2>/dev/null | "
+    f"t() {{ echo '{TICKS}'; read -r u </proc/uptime; echo \"$u\"; "
+    "cat /proc/[0-9]*/stat 2>/dev/null | "
     "awk '{p=$1; sub(/^.*\\) /, \"\"); print p, $12 + $13}'; }; "
     "if ps -p $$ -o pid= >/dev/null 2>&1; then f=procps; else f=busybox; fi; "
     'echo "$f $$ $hz"; t; sleep "$1"; t; '

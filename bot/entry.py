@@ -1,0 +1,127 @@
+"""The `triagebot` executable's first step: answer an unknown host before loading the CLI.
+
+Typer (with the pydantic it coerces parameters with), the settings, SQLAlchemy and asyncssh
+cost 0.2-0.6 s of start-up. `triagebot triage nosuchhost` needs none of them: the argv is
+checked here with the standard library, the host looked up in SQLite read-only
+(bot.store.quick), and only when that cannot answer does the full CLI (bot.cli) run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ssh_probes.errors import InputError, TriagebotError
+
+
+def unknown_host(host: str) -> InputError | None:
+    """The error `triage HOST` ends with when HOST is surely not registered, else None.
+
+    An invalid name gets triage.parse's own error; `local`, label selectors and anything the
+    thin read cannot tell for sure get None (the full path decides).
+    """
+    from commands.validate import host_name
+    from ssh_probes.model import LOCAL_HOST
+
+    if "=" in host:
+        return None  # a label selector: the full path reads every host
+    try:
+        name = host_name(host)  # the same check and message as triage.parse
+    except InputError as exc:
+        return exc
+    if name == LOCAL_HOST:
+        return None
+    from bot.store.quick import database_url, registered_names, unknown_host_message
+
+    url = database_url()
+    names = registered_names(url, name) if url is not None else None
+    return InputError(unknown_host_message(name, names)) if names is not None else None
+
+
+def triage_host_word(args: list[str]) -> str | None:
+    """HOST when argv is exactly `triage HOST` (with or without --json), else None."""
+    if not args or args[0] != "triage":
+        return None
+    rest = [a for a in args[1:] if a != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-"):
+        return None
+    return rest[0]
+
+
+def _import_store() -> None:
+    """SQLAlchemy's ORM, the run store, typer: imported while the triage's window runs."""
+    import bot.cli_common
+    import bot.history
+    import bot.store.db
+    import bot.store.runs  # noqa: F401
+
+
+def triage_registered(host: str, as_json: bool) -> bool:
+    """`triage HOST` for a host the thin read found: run, then store and print; False when
+    the thin read cannot tell (the full CLI then runs it as before).
+
+    The full path opens the store (SQLAlchemy, ~0.5 s of imports) before the triage; here
+    the host comes from bot.store.quick, the triage starts first, and the store is imported
+    in a thread while the remote sample window runs (this process is idle then), then opened
+    and migrated if needed, and the run recorded exactly as bot.service.triage_host does.
+    """
+    import asyncio
+    import threading
+
+    from bot.settings import load_settings
+    from bot.store.quick import database_url, host_spec
+    from commands.validate import host_name
+
+    if "=" in host:
+        return False  # a label selector: the full path reads every host
+    url = database_url()
+    spec = host_spec(url, host_name(host)) if url is not None else None
+    settings = load_settings()
+    if spec is None or settings.database_url != url:
+        return False
+    from bot.service import Who, host_target, record, triage_options
+    from bot.target_policy import guard_for
+    from commands import triage
+
+    who = Who()
+    target, options = host_target(spec, settings), triage_options(settings)
+    guard = guard_for(settings, who.source)
+    loader = threading.Thread(target=_import_store, name="import-store", daemon=True)
+    loader.start()
+    report = asyncio.run(triage.run(target, options, guard=guard))
+    loader.join()
+    from bot.cli_common import print_json, with_store
+
+    stored = with_store(lambda store, s: record(store, report, s, who))
+    if as_json:
+        print_json(stored.as_dict())
+    else:
+        from rich.console import Console
+
+        from bot.render.terminal import render
+
+        Console().print(render(stored))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the fast answer when there is one, else the full CLI (bot.cli.main)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    host = triage_host_word(args)
+    try:
+        error = unknown_host(host) if host is not None else None
+        if error is not None:
+            raise error
+        if host is not None and triage_registered(host, "--json" in args):
+            return 0
+    except TriagebotError as exc:
+        from ssh_probes.redact import redact
+
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
+        return 2
+    from bot.cli import main as full
+
+    return full(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
