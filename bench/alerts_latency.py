@@ -47,9 +47,9 @@ def body(group: str, alerts: list[tuple[str, LabHost]]) -> bytes:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.app import Bot
-    from bot.serve import ALERT_DESK, web_app
-    from bot.slack import make_client
+    from bot.ops.serve import ALERT_DESK, web_app
+    from bot.slack.app import Bot
+    from bot.slack.posting import make_client
     from bot.store.db import Store
     from bot.store.hosts import HostRepo
     from commands.hosts import HostSpec

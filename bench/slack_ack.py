@@ -40,9 +40,9 @@ TARGET_P99_MS = 50.0
 
 async def _bot(cfg: dict[str, Any]) -> None:
     """Child process: the bot in HTTP or Socket Mode until SIGTERM; writes its port."""
-    from bot.app import Bot
-    from bot.serve import web_app
-    from bot.slack import make_client
+    from bot.ops.serve import web_app
+    from bot.slack.app import Bot
+    from bot.slack.posting import make_client
     from bot.store.db import Store
     from tests.slack_fixtures import fast_triage, test_settings
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bot.commands import is_write
 from commands.targets import Targets, parse_targets
 from ssh_probes.errors import ConfigError
 
@@ -42,6 +41,11 @@ CHANGES = {
     "dig.write": "the watched domains",
 }
 RULE_KEYS = frozenset({"users", "usergroups", "channels"})
+
+
+def is_write(action: str) -> bool:
+    """True for an action that changes something stored (`hosts.write`, `dig.write`, ...)."""
+    return action.endswith(".write")
 
 
 @dataclass(frozen=True)

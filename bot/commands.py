@@ -1,7 +1,7 @@
 """The one command registry: each chat command's name, parser, runner, policy actions, usage.
 
-Slack (bot.app), the CLI's chat commands (bot.cli, bot.cli_digest) and the console
-(bot.console) dispatch through it, so a command works the same everywhere. An action ending
+Slack (bot.slack.app), the CLI's chat commands (bot.cli, bot.cli.digest) and the console
+(bot.cli.console) dispatch through it, so a command works the same everywhere. An action ending
 in `.write` changes something stored (the registry, schedules, watched domains): it needs an
 admin or an explicit policy entry, and never runs from a button.
 
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from commands.report import Report
 
 HOSTS_WRITE_VERBS = frozenset({"add", "remove", "watch", "unwatch"})
-
-
-def is_write(action: str) -> bool:
-    """True for an action that changes something stored (`hosts.write`, `dig.write`, ...)."""
-    return action.endswith(".write")
 
 
 def _triage_parse(words: Sequence[str]) -> object:
@@ -98,9 +93,34 @@ async def _digest_channel(store: Store, words: Sequence[str]) -> str | None:
 
 
 def _history_parse(words: Sequence[str]) -> object:
-    from bot.history_text import parse
+    from bot.runs.history_text import parse
 
     return parse(words)
+
+
+# The runners, imported when called (each pulls in its command's SSH, HTTP or DNS stack).
+def _triage_runner() -> Runner:
+    from bot.service import triage_host
+
+    return triage_host
+
+
+def _http_runner() -> Runner:
+    from bot.service import http_check
+
+    return http_check
+
+
+def _dig_runner() -> Runner:
+    from bot.digests.command import dig  # `dig watch|unwatch` is the digests'
+
+    return dig
+
+
+def _digest_runner() -> Runner:
+    from bot.digests.command import digest
+
+    return digest
 
 
 def _hosts_action(words: Sequence[str]) -> str:
@@ -109,15 +129,15 @@ def _hosts_action(words: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Command:
-    """One chat command. `runner` names a bot.service function returning a Report; None
-    for the commands answered as text (`hosts`, `history`)."""
+    """One chat command. `runner` loads the function returning its Report; None for the
+    commands answered as text (`hosts`, `history`)."""
 
     name: str
     usage: str
     actions: tuple[str, ...]  # every policy action it can need (reads, then writes)
     action_of: Callable[[Sequence[str]], str]
     parse: Callable[[Sequence[str]], object] | None = None
-    runner: str | None = None
+    runner: Callable[[], Runner] | None = None
     # Commands acting on several targets (`triage group=web`): the words of each run.
     expand: Callable[[Store, Sequence[str]], Awaitable[list[list[str]]]] | None = None
     # Commands bound to a channel (`digest run ID`): only there, or by an admin.
@@ -146,13 +166,10 @@ class Command:
         return await self.expand(store, words) if self.expand else [list(words)]
 
     def run(self) -> Runner:
-        """The runner (bot.service) of a report command."""
-        import bot.service
-
+        """The runner of a report command."""
         if self.runner is None:
             raise LookupError(f"{self.name} is answered as text, not run as a report")
-        found: Runner = getattr(bot.service, self.runner)
-        return found
+        return self.runner()
 
 
 def _one(action: str) -> Callable[[Sequence[str]], str]:
@@ -163,13 +180,13 @@ REGISTRY: dict[str, Command] = {
     c.name: c
     for c in (
         Command("triage", "`/triage HOST [port N]` or `/triage group=web`: the incident routine",
-                ("triage",), _one("triage"), _triage_parse, "triage_host", _triage_expand),
+                ("triage",), _one("triage"), _triage_parse, _triage_runner, _triage_expand),
         Command("http", "`/http URL [--resolve HOST:PORT:IP] [--from HOST]`: why it fails",
-                ("http",), _one("http"), _http_parse, "http_check"),
+                ("http",), _one("http"), _http_parse, _http_runner),
         Command("dig", "`/dig DOMAIN [TYPE]... [@RESOLVER]`, `/dig watch|unwatch DOMAIN`",
-                ("dig", "dig.write"), _dig_action, _dig_parse, "dig_name"),
+                ("dig", "dig.write"), _dig_action, _dig_parse, _dig_runner),
         Command("digest", "`/digest list|add|remove|run`: scheduled digests",
-                ("digest", "digest.write"), _digest_action, _digest_parse, "digest",
+                ("digest", "digest.write"), _digest_action, _digest_parse, _digest_runner,
                 bound_channel=_digest_channel),
         Command("history", "`/history [TARGET]`: past runs of this channel",
                 ("history",), _one("history"), _history_parse),

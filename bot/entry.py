@@ -49,8 +49,8 @@ def triage_host_word(args: list[str]) -> str | None:
 
 def _import_store() -> None:
     """SQLAlchemy's ORM, the run store, typer: imported while the triage's window runs."""
-    import bot.cli_common
-    import bot.history
+    import bot.cli.common
+    import bot.runs.history
     import bot.store.db
     import bot.store.runs  # noqa: F401
 
@@ -89,7 +89,7 @@ def triage_registered(host: str, as_json: bool) -> bool:
     loader.start()
     report = asyncio.run(triage.run(target, options, guard=guard))
     loader.join()
-    from bot.cli_common import print_json, with_store
+    from bot.cli.common import print_json, with_store
 
     stored = with_store(lambda store, s: record(store, report, s, who))
     if as_json:

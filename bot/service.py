@@ -48,10 +48,6 @@ class Who:
     channel: str | None = None
 
 
-# Called with every stored report: the server's metrics add one (bot.metrics.install).
-REPORT_OBSERVERS: list[Callable[[Report], None]] = []
-
-
 def host_target(spec: HostSpec, settings: Settings) -> HostTarget:
     """The probes' view of a registered host; one without a key uses TRIAGEBOT_SSH_KEY_FILE."""
     if spec.key_path or settings.ssh_key_file is None or spec.name == LOCAL_HOST:
@@ -62,7 +58,7 @@ def host_target(spec: HostSpec, settings: Settings) -> HostTarget:
 
 async def record(store: Store, report: Report, settings: Settings, who: Who = Who()) -> Report:
     """Redact, diff with the previous run, store, and return the report with its run id."""
-    from bot.history import diff
+    from bot.runs.history import diff
     from bot.store.runs import RunRepo
 
     report = report.scrubbed()
@@ -71,7 +67,7 @@ async def record(store: Store, report: Report, settings: Settings, who: Who = Wh
     run_id = await runs.save(
         report, source=who.source, requested_by=who.requested_by, channel=who.channel
     )
-    for observe in REPORT_OBSERVERS:
+    for observe in store.report_observers:
         observe(report)
     return report.with_run(run_id, changes)
 
@@ -86,7 +82,7 @@ async def triage_host(
     request = triage.parse(words)
     spec = await HostRepo(store).get(request.host)
     if request.compare is not None:
-        from bot.compare import compare_host
+        from bot.runs.compare import compare_host
 
         async def fresh(specs: Sequence[HostSpec]) -> list[Report]:
             return await triage_specs(store, settings, specs, who)
@@ -189,15 +185,13 @@ async def http_check(
 async def dig_name(
     store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
 ) -> Report:
-    """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store."""
+    """`dig DOMAIN [TYPE]... [@RESOLVER[:PORT]]... [--from HOST] [--trace]`: ask, explain, store.
+
+    `dig watch|unwatch DOMAIN` is the digests' (bot.digests.command): the registry runs that."""
     from bot.store.hosts import HostRepo
-    from commands import dig, watch
+    from commands import dig
 
     words = validate.words_of(words)
-    if watch.is_watch("dig", words):
-        from bot.digests.command import watch_command  # `dig watch|unwatch DOMAIN`
-
-        return await watch_command(store, settings, words, who)
     request = dig.parse(words)
     options = dig.DigOptions(timeout_s=settings.dns_timeout_s, ssh=ssh_options(settings))
     target = None
@@ -212,12 +206,3 @@ async def dig_name(
 # A report command's runner, taking the words after the command (bot.commands names each).
 # Each raises InputError for bad input, before anything runs.
 Runner = Callable[["Store", "Settings", Sequence[str], Who], Awaitable[Report]]
-
-
-async def digest(
-    store: Store, settings: Settings, words: str | Sequence[str], who: Who = Who()
-) -> Report:
-    """`digest add|list|remove|run`: the scheduled digests (bot.digests.command)."""
-    from bot.digests.command import digest_command
-
-    return await digest_command(store, settings, words, who)

@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     slack_progress_after_s: float = Field(default=5.0, ge=0, le=600)  # then post "running"
     slack_usergroup_cache_s: float = Field(default=300.0, ge=0, le=86_400)
 
-    # Digests and retention (bot.scheduler).
+    # Digests and retention (bot.digests.scheduler).
     retention_days: int = Field(default=30, ge=1, le=3650)  # runs older than this are pruned
     retention_batch: int = Field(default=1000, ge=1, le=100_000)  # run ids per delete
     scheduler_tick_s: float = Field(default=30.0, gt=0, le=3600)  # how often slots are checked

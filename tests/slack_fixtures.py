@@ -23,11 +23,11 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Bot
-from bot.serve import web_app
+from bot.ops.serve import web_app
 from bot.service import Who, record, triage_options
 from bot.settings import Settings
-from bot.slack import make_client
+from bot.slack.app import Bot
+from bot.slack.posting import make_client
 from bot.store.db import Store
 from commands import triage
 from commands.report import Report

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.differs import dns_diff, dns_text
 from bot.digests.forecast import Forecast, describe, forecast
+from bot.runs.differs import dns_diff, dns_text
 from bot.store import digest_data
 from bot.store.db import Store
 from bot.store.digest_data import DiskPoint, HostState

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.service import Who, dig_name
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.digests import DigestRepo, Schedule
@@ -19,8 +20,7 @@ from ssh_probes.errors import InputError
 from ssh_probes.model import LOCAL_HOST, ProbeResult
 
 if TYPE_CHECKING:
-    from bot.service import Who
-    from bot.slack import Poster
+    from bot.slack.posting import Poster
 
 
 def next_run(schedule: Schedule, after: datetime) -> datetime:
@@ -50,7 +50,7 @@ def _report(target: str, lines: list[str], started: datetime, t0: float, **facts
 def _poster(store: Store, settings: Settings) -> Poster | None:
     if settings.slack_bot_token is None:
         return None
-    from bot.slack import Poster, make_client
+    from bot.slack.posting import Poster, make_client
 
     return Poster(make_client(settings), store, settings)
 
@@ -86,7 +86,7 @@ async def digest_command(
         lines = [f"removed digest {request.schedule_id}"]
         return _report(f"schedule {request.schedule_id}", lines, started, t0)
     from bot.digests.refresh import refresh_for
-    from bot.scheduler import Scheduler
+    from bot.digests.scheduler import Scheduler
 
     poster = _poster(store, settings)
     scheduler = Scheduler(store, settings, poster, refresh=refresh_for(settings))
@@ -126,3 +126,20 @@ async def watch_command(
         )
     report = _report(request.domain, [line, "digests show its DNS changes"], started, t0)
     return Report("dig", request.domain, "ok", started, report.duration_ms, results=report.results)
+
+
+async def digest(
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who | None = None
+) -> Report:
+    """`digest add|list|remove|run`: the scheduled digests (the registry's `digest` runner)."""
+    return await digest_command(store, settings, words, who or Who())
+
+
+async def dig(
+    store: Store, settings: Settings, words: str | Sequence[str], who: Who | None = None
+) -> Report:
+    """`dig watch|unwatch DOMAIN` here, any other `dig` by bot.service (the registry's runner)."""
+    words = validate.words_of(words)
+    if watch.is_watch("dig", words):
+        return await watch_command(store, settings, words, who or Who())
+    return await dig_name(store, settings, words, who or Who())

@@ -14,25 +14,27 @@ from bot.store.digests import DigestRepo, Schedule
 from ssh_probes.errors import TriagebotError
 
 if TYPE_CHECKING:
-    from bot.scheduler import Refresh
+    from bot.digests.scheduler import Refresh
 
 log = logging.getLogger("triagebot.digest")
 
 
 async def refresh(store: Store, settings: Settings, schedule: Schedule) -> None:
     """Run and store `triage` per watched host and `dig` per domain; failures are logged."""
-    from bot.commands import run  # the service layer imports the digest runner
-    from bot.service import Who
+    # Straight to the service layer: the digest command is itself in the command registry.
+    from bot.service import Who, dig_name, triage_host
 
     hosts = await digest_data.watched_hosts(store, schedule.hosts)
     domains = sorted(set(schedule.domains) | set(await DigestRepo(store).watched()))
     gate = asyncio.Semaphore(settings.max_parallel_hosts)
     who = Who("scheduler", None, schedule.channel)
 
+    runners = {"triage": triage_host, "dig": dig_name}
+
     async def one(command: str, words: Sequence[str]) -> None:
         async with gate:
             try:
-                await run(command, store, settings, words, who)
+                await runners[command](store, settings, words, who)
             except TriagebotError as exc:  # an unreachable host is in the digest as stale
                 log.warning("digest %s: %s %s: %s", schedule.id, command, " ".join(words), exc)
 

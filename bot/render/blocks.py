@@ -48,7 +48,7 @@ FIX_CHARS = 1500
 def buttons(report: Report, triage_hosts: Sequence[str] = ()) -> Block | None:
     """Re-run, Raw output, and Triage HOST for registered hosts a dig/http report saw.
 
-    Each carries the run id only: a click is checked against the stored run (bot.buttons).
+    Each carries the run id only: a click is checked against the stored run (bot.slack.buttons).
     A report that was not stored (a digest or watch answer) has none.
     """
     if report.run_id is None:

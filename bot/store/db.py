@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import (
 
 from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
+
+if TYPE_CHECKING:
+    from commands.report import Report
 
 HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -64,6 +67,9 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Called with every report bot.service.record stores: the server adds its metrics
+        # (bot.ops.health.add_routes), so the CLI pays nothing for them.
+        self.report_observers: list[Callable[[Report], None]] = []
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

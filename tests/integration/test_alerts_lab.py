@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 
 from bot.alerts.routing import Route
 from bot.alerts.worker import AlertDesk
-from bot.app import Bot
-from bot.serve import ALERT_DESK, web_app
-from bot.slack import make_client
+from bot.ops.serve import ALERT_DESK, web_app
+from bot.slack.app import Bot
+from bot.slack.posting import make_client
 from bot.store.alerts import AlertInboxRow, AlertRepo
 from bot.store.db import Store
 from bot.store.hosts import HostRepo

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import typer
 
+from bot.auth import is_write
 from bot.cli import app as cli_app
-from bot.commands import REGISTRY, is_write
-from bot.console import to_argv
+from bot.cli.console import to_argv
+from bot.commands import REGISTRY
 from bot.store.slack import SlackRepo
 from tests.slack_fixtures import SlackApp, command_body
 

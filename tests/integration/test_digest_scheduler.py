@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.digests.build import build
-from bot.scheduler import Scheduler, due_slot
+from bot.digests.scheduler import Scheduler, due_slot
 from bot.settings import Settings
-from bot.slack import Poster, make_client
+from bot.slack.posting import Poster, make_client
 from bot.store.db import Store
 from bot.store.digests import DigestRepo
 from bot.store.models import DiskPointRow, FindingRow, HostRow, ProbeResultRow, RunRow

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.app import Bot
-from bot.serve import web_app
-from bot.service import dig_name, digest
-from bot.slack import make_client
+from bot.digests.command import dig as dig_name
+from bot.digests.command import digest
+from bot.ops.serve import web_app
+from bot.slack.app import Bot
+from bot.slack.posting import make_client
 from bot.store.db import Store
 from bot.store.digests import DigestRepo
 from tests.slack_fixtures import FakeSlack, SlackApp, command_body, serve

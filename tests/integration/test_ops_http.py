@@ -14,13 +14,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot import logs
-from bot.app import Bot
-from bot.health import HEALTH
-from bot.serve import web_app
+from bot.ops import logs
+from bot.ops.health import HEALTH
+from bot.ops.serve import web_app
 from bot.service import Who
 from bot.settings import Settings
-from bot.slack import make_client
+from bot.slack.app import Bot
+from bot.slack.posting import make_client
 from bot.store.db import Store
 from bot.store.runs import RunRepo
 from commands.report import Report

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.slack import Poster, make_client
+from bot.slack.posting import Poster, make_client
 from bot.store.db import Store
 from bot.store.models import utcnow
 from bot.store.slack import OutboxRow, SlackRepo

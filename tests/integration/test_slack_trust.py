@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.service import Who, dig_name, digest, record
+from bot.digests.command import dig as dig_name
+from bot.digests.command import digest
+from bot.service import Who, record
 from bot.store.digests import DigestRepo
 from bot.store.slack import SlackRepo
 from commands.report import Report

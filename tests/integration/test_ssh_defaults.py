@@ -118,7 +118,7 @@ def test_key_file_setting_is_used_for_a_host_registered_without_key(
 
 @pytest.mark.lab
 async def test_ssh_connections_open_gauge(lab_host: LabHost) -> None:
-    from bot import metrics
+    from bot.ops import metrics
 
     def gauge() -> float:
         return metrics.SSH_OPEN.collect()[0].samples[0].value

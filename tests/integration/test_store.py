@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.history import diff
+from bot.runs.history import diff
 from bot.store.db import HEAD_REVISION, Store
 from bot.store.hosts import HostRepo
 from bot.store.models import FindingRow, ProbeResultRow, RunRow

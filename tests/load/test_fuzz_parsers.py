@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import console, hosts_text
+from bot.cli import console
+from bot.slack import hosts_text
 from commands import dig, hosts, triage
 from commands.web import request as http
 from tests.load.hostile import (

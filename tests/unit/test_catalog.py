@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.console import to_argv
+from bot.cli.console import to_argv
 from commands.dns import rules as dns_rules
 from commands.fleet.compare import Member, compare
 from commands.help import explain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.console import to_argv
+from bot.cli.console import to_argv
 
 
 @pytest.mark.parametrize(

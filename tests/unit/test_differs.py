@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.differs import connections_diff, dns_diff, dns_text
-from bot.history import diff
+from bot.runs.differs import connections_diff, dns_diff, dns_text
+from bot.runs.history import diff
 from bot.store.runs import PastRun
 from commands.report import Report
 from ssh_probes.model import ProbeResult

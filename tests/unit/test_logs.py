@@ -1,4 +1,4 @@
-"""bot.logs: JSON and text lines, run context through tasks, secrets redacted everywhere."""
+"""bot.ops.logs: JSON and text lines, run context through tasks, secrets redacted everywhere."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import logs
+from bot.ops import logs
 
 TOKEN = "xoxb-123456789012-abcdefghijklmnop"
 

@@ -1,5 +1,5 @@
 """Run the Slack app: HTTP mode (POST /slack/events) or Socket Mode, plus GET /healthz,
-GET /readyz and GET /metrics; stop gracefully on SIGTERM/SIGINT (bot.shutdown)."""
+GET /readyz and GET /metrics; stop gracefully on SIGTERM/SIGINT (bot.ops.shutdown)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
-from bot import health as readiness
-from bot import logs, shutdown, slack_body
-from bot.app import Bot
+from bot.ops import health as readiness
+from bot.ops import logs, shutdown
 from bot.settings import Settings
+from bot.slack import body as slack_body
+from bot.slack.app import Bot
 from bot.store.db import Store
 from ssh_probes.errors import StoreError
 
@@ -134,7 +135,7 @@ async def serve(
             # No new envelopes: Slack sends them to the other replicas' connections.
             await handler.close_async()  # type: ignore[no-untyped-call]
             handler = None
-        await shutdown.finish_in_flight(bot, settings.shutdown_grace_s, stopper.hurry)
+        await shutdown.finish_in_flight(bot.ctx, settings.shutdown_grace_s, stopper.hurry)
     finally:
         health.draining = True
         if handler is not None:
@@ -148,9 +149,9 @@ async def serve(
 
 
 async def digest_loop(store: Store, settings: Settings, bot: Bot) -> None:
-    """The scheduler (bot.scheduler), posting through the bot's own poster and outbox."""
+    """The scheduler (bot.digests.scheduler), posting through the bot's own poster and outbox."""
     from bot.digests.refresh import refresh_for
-    from bot.scheduler import Scheduler
+    from bot.digests.scheduler import Scheduler
 
     await Scheduler(store, settings, bot.poster, refresh=refresh_for(settings)).run()
 

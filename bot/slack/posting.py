@@ -54,7 +54,7 @@ class CountingClient(AsyncWebClient):
         try:
             return await super().api_call(api_method, **kwargs)
         except POST_ERRORS:
-            from bot import metrics  # the server's; imported here to keep it off other paths
+            from bot.ops import metrics  # the server's; imported here to keep it off other paths
 
             metrics.slack_error(api_method)
             raise

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_common import WORDS, JsonFlag
+from bot.cli.common import WORDS, JsonFlag
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -29,7 +29,7 @@ scheduler_app = typer.Typer(
 
 
 def _run(verb: str, ctx: typer.Context, as_json: bool) -> None:
-    from bot.cli_common import print_json, with_store
+    from bot.cli.common import print_json, with_store
     from bot.commands import run
     from bot.service import Who
 
@@ -73,15 +73,15 @@ def scheduler(
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
 ) -> None:
     """Claim and post due digests, retry failed posts, prune old runs."""
-    from bot.cli_common import with_store
+    from bot.cli.common import with_store
 
     async def work(store: Store, settings: Settings) -> int:
         from bot.digests.refresh import refresh_for
-        from bot.scheduler import Scheduler
+        from bot.digests.scheduler import Scheduler
 
         poster = None
         if settings.slack_bot_token is not None:
-            from bot.slack import Poster, make_client
+            from bot.slack.posting import Poster, make_client
 
             poster = Poster(make_client(settings), store, settings)
         else:

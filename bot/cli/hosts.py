@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli_common import JsonFlag, print_json, with_store
+from bot.cli.common import JsonFlag, print_json, with_store
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -22,7 +22,7 @@ from ssh_probes.errors import StoreError
 from ssh_probes.redact import redact
 
 if TYPE_CHECKING:
-    from bot.app import Bot
+    from bot.slack.context import Context
 
 log = logging.getLogger("triagebot.shutdown")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -59,11 +59,13 @@ class Stopper:
         self.stop.set()
 
 
-async def finish_in_flight(bot: Bot, grace_s: float, hurry: asyncio.Event | None = None) -> int:
+async def finish_in_flight(
+    bot: Context, grace_s: float, hurry: asyncio.Event | None = None
+) -> int:
     """Wait up to `grace_s` for the bot's background work, then cancel what is left.
 
     Returns how many tasks were cancelled; their runs store themselves as interrupted
-    (Bot.execute), which this waits for, up to CANCEL_WAIT_S.
+    (bot.slack.running.execute), which this waits for, up to CANCEL_WAIT_S.
     """
     if not bot.tasks:
         return 0
@@ -120,7 +122,7 @@ async def save_interrupted(
 
 
 async def interrupted(
-    bot: Bot,
+    bot: Context,
     name: str,
     words: Sequence[str],
     user: str,

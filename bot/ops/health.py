@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
+from bot.ops import metrics
 from bot.store.db import Store
 
 # Below the chart's readinessProbe timeoutSeconds (3), so a hung database reads as "not ready".
@@ -57,7 +57,7 @@ async def not_ready(store: Store, health: Health) -> str | None:
 def add_routes(app: web.Application, store: Store) -> Health:
     """Register /readyz and /metrics on `app`; returns the Health the server updates."""
     health = app[HEALTH] = Health()
-    metrics.install()
+    metrics.install(store)
 
     async def readyz(_request: web.Request) -> web.Response:
         why = await not_ready(store, health)

@@ -1,4 +1,4 @@
-"""Area differs for DNS answers and connection-state counts (registered in bot.history).
+"""Area differs for DNS answers and connection-state counts (registered in bot.runs.history).
 
 Each is a pure function of (before, now) facts of one probe and returns {} when nothing
 worth saying changed.

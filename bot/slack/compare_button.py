@@ -8,7 +8,7 @@ checks it is a triage of a registered host posted in the clicking channel, reads
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,9 +17,6 @@ from bot.store.hosts import HostRepo
 from bot.store.models import RunRow
 from commands.report import Report
 from ssh_probes.errors import InputError
-
-if TYPE_CHECKING:
-    from bot.app import Bot
 
 ACTION = "compare_group"
 
@@ -75,27 +72,3 @@ async def words_for_click(store: Store, value: str, channel: str) -> list[str]:
     if group is None:
         raise InputError(f"run {value} is not the triage of a host with a `group` label")
     return [target, "compare", f"group={group}"]
-
-
-async def on_click(bot: Bot, body: dict[str, Any]) -> None:
-    """The work behind a click: check the run and the user, then compare in the thread."""
-    user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
-    value = str(body["actions"][0].get("value") or "")[:40]
-    message = body.get("message") or {}
-    root = str(message.get("thread_ts") or message.get("ts") or "") or None
-    action = f"button:{ACTION}"
-    try:
-        words = await words_for_click(bot.store, value, channel)
-    except InputError as exc:
-        await bot.poster.ephemeral(channel, user, f":warning: {exc}", root)
-        bot._refuse(user, channel, action, f"run {value}", str(exc))
-        return
-    detail = f"run {value}: triage {' '.join(words)}"
-    decision = await bot.auth.check("triage", user, channel)
-    if not decision.allowed:
-        await bot.poster.ephemeral(channel, user, f":no_entry: {decision.reason}", root)
-        bot._refuse(user, channel, action, detail, decision.reason)
-        return
-    await bot.accepted(
-        "triage", words, user, channel, detail, thread_ts=root, action=action, rerun=False
-    )

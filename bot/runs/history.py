@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.differs import connections_diff, dns_diff
+from bot.runs.differs import connections_diff, dns_diff
 from bot.store.runs import PastRun
 from commands.report import Changes, Report
 

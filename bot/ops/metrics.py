@@ -1,11 +1,13 @@
 """Prometheus metrics of the served bot, exposed on GET /metrics.
 
 Only the server imports this module (prometheus_client costs ~40 ms to import, which the
-CLI does not pay). Reports are observed through bot.service's REPORT_OBSERVERS, which
-install() fills, so the probes package knows nothing of metrics.
+CLI does not pay). Reports are observed through the served Store's report_observers, which
+install(store) fills where the server is built, so the probes package knows nothing of metrics.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +20,9 @@ from prometheus_client import (
 
 from commands.report import Report
 from ssh_probes.executor import open_ssh_connections
+
+if TYPE_CHECKING:
+    from bot.store.db import Store
 
 COMMANDS = Counter("triagebot_commands", "Commands by name and outcome.", ["command", "outcome"])
 ACK_SECONDS = Histogram(
@@ -66,12 +71,10 @@ def ack_seconds(seconds: float) -> None:
     ACK_SECONDS.observe(seconds)
 
 
-def install() -> None:
-    """Observe every report bot.service stores (idempotent)."""
-    from bot import service
-
-    if observe_report not in service.REPORT_OBSERVERS:
-        service.REPORT_OBSERVERS.append(observe_report)
+def install(store: Store) -> None:
+    """Observe every report bot.service stores into this store (idempotent)."""
+    if observe_report not in store.report_observers:
+        store.report_observers.append(observe_report)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from typing import TextIO
-
-import typer
 
 from bot.commands import REGISTRY
 
@@ -57,10 +56,8 @@ def to_argv(line: str) -> list[str] | None:
     return [head, *words[1:]]
 
 
-def run_console(app: typer.Typer, stdin: TextIO | None = None) -> None:
-    """Read lines until EOF or `quit`; each runs exactly as the CLI would run it."""
-    from bot.cli import main
-
+def run_console(main: Callable[[list[str]], int], stdin: TextIO | None = None) -> None:
+    """Read lines until EOF or `quit`; each runs exactly as the CLI would run it (`main`)."""
     source = stdin or sys.stdin
     interactive = source.isatty()
     if interactive:

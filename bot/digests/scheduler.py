@@ -25,7 +25,7 @@ from bot.digests.build import Digest, build
 from bot.digests.render import messages
 from bot.render.blocks import Message
 from bot.settings import Settings
-from bot.slack import Poster
+from bot.slack.posting import Poster
 from bot.store import retention
 from bot.store.db import Store
 from bot.store.digests import DigestRepo, Post, Schedule

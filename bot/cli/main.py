@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_common import WORDS, JsonFlag, print_json, with_store
-from bot.cli_digest import digest_app, scheduler_app
-from bot.cli_hosts import hosts_app
+from bot.cli.common import WORDS, JsonFlag, print_json, with_store
+from bot.cli.digest import digest_app, scheduler_app
+from bot.cli.hosts import hosts_app
 from ssh_probes.errors import TriagebotError
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """Past runs, newest first, with their worst finding."""
-    from bot.history_text import since as parse_since  # the same words as `/history`
+    from bot.runs.history_text import since as parse_since  # the same words as `/history`
     from bot.store.runs import RunRepo
 
     window = parse_since(since)
@@ -205,11 +205,11 @@ def start() -> None:
             "file the bot answers only its admins); see README, Quick start"
         )
     if settings.slack_mode() == "console":
-        from bot.console import run_console
+        from bot.cli.console import run_console
 
-        run_console(app)
+        run_console(main)
         return
-    from bot.serve import run
+    from bot.ops.serve import run
 
     run(settings)  # Socket Mode with SLACK_APP_TOKEN, else HTTP on TRIAGEBOT_PORT
 
@@ -217,9 +217,9 @@ def start() -> None:
 @app.command()
 def console() -> None:
     """Type slash commands (`/triage local`) and see what Slack would get."""
-    from bot.console import run_console
+    from bot.cli.console import run_console
 
-    run_console(app)
+    run_console(main)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,6 +237,3 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Operations: the HTTP server, health and metrics, JSON logs, graceful shutdown."""

@@ -1,0 +1,1 @@
+"""Past runs: diffs between runs, `compare`, and the `/history` text."""
