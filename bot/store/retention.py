@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 
 from bot.store.db import Store
-from bot.store.digests import DigestPostRow
+from bot.store.digest_rows import DigestPostRow
 from bot.store.models import RunRow
 
 

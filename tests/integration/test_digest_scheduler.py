@@ -21,7 +21,7 @@ from bot.store.digests import DigestRepo
 from bot.store.models import DiskPointRow, FindingRow, HostRow, ProbeResultRow, RunRow
 from bot.store.retention import prune
 from bot.store.runs import RunRepo
-from bot.store.slack import OutboxRow
+from bot.store.slack_rows import OutboxRow
 from commands.report import Report
 from ssh_probes.model import Finding, ProbeResult
 from tests.slack_fixtures import FakeSlack, Scripted

@@ -17,7 +17,8 @@ from sqlalchemy import update
 from bot.slack.posting import Poster, make_client
 from bot.store.db import Store
 from bot.store.models import utcnow
-from bot.store.slack import OutboxRow, SlackRepo
+from bot.store.slack import SlackRepo
+from bot.store.slack_rows import OutboxRow
 from tests.slack_fixtures import FakeSlack
 from tests.slack_fixtures import test_settings as slack_settings
 
