@@ -1,4 +1,5 @@
-"""The layering: bot -> commands -> ssh_probes, nothing points back, and no import cycle.
+"""The layering: bot -> commands -> ssh_probes, nothing points back, and no import cycle;
+and modules stay small (one concern each).
 
 Every module's imports are read with `ast`, at module level AND inside functions (a lazy
 import is still a dependency). Imports under `if TYPE_CHECKING:` are counted too: they never
@@ -16,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "commands", "ssh_probes")
 # Which packages each package must never import (data flows one way).
 FORBIDDEN = {"ssh_probes": ("bot", "commands"), "commands": ("bot",)}
+MAX_LINES = 300
+# Over the limit today, each owned by work in flight; remove an entry when its module is split.
+LARGE = {
+    "ssh_probes/executor.py": 360,  # SSH executor: connect, run, run_many (issue 12 item 3)
+    "commands/web/fetch.py": 340,  # HTTP phases (commands/web is being reshaped, issue 12)
+}
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:
@@ -141,6 +148,17 @@ def test_no_upward_import() -> None:
 def test_no_import_cycle() -> None:
     found = cycles(graph())
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_modules_stay_small() -> None:
+    """No module over ~300 lines, except the few listed in LARGE (which must not grow)."""
+    over = {}
+    for path in module_files().values():
+        name = path.relative_to(ROOT).as_posix()
+        lines = len(path.read_text().splitlines())
+        if lines > LARGE.get(name, MAX_LINES):
+            over[name] = lines
+    assert over == {}
 
 
 def test_lazy_and_type_checking_imports_are_read(tmp_path: Path) -> None:
