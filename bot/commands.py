@@ -112,9 +112,22 @@ def _http_runner() -> Runner:
 
 
 def _dig_runner() -> Runner:
-    from bot.digests.command import dig  # `dig watch|unwatch` is the digests'
-
     return dig
+
+
+async def dig(store: Store, settings: Settings, words: Sequence[str], who: Who) -> Report:
+    """`dig watch|unwatch DOMAIN` is the digests' (bot.digests.command); any other `dig` is
+    bot.service's, which does not load the digests."""
+    from commands import validate, watch
+
+    words = validate.words_of(words)
+    if watch.is_watch("dig", words):
+        from bot.digests.command import watch_command
+
+        return await watch_command(store, settings, words, who)
+    from bot.service import dig_name
+
+    return await dig_name(store, settings, words, who)
 
 
 def _digest_runner() -> Runner:

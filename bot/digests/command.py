@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.service import Who, dig_name
+from bot.service import Who
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.digests import DigestRepo, Schedule
@@ -133,13 +133,3 @@ async def digest(
 ) -> Report:
     """`digest add|list|remove|run`: the scheduled digests (the registry's `digest` runner)."""
     return await digest_command(store, settings, words, who or Who())
-
-
-async def dig(
-    store: Store, settings: Settings, words: str | Sequence[str], who: Who | None = None
-) -> Report:
-    """`dig watch|unwatch DOMAIN` here, any other `dig` by bot.service (the registry's runner)."""
-    words = validate.words_of(words)
-    if watch.is_watch("dig", words):
-        return await watch_command(store, settings, words, who or Who())
-    return await dig_name(store, settings, words, who or Who())

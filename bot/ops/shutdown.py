@@ -59,9 +59,7 @@ class Stopper:
         self.stop.set()
 
 
-async def finish_in_flight(
-    bot: Context, grace_s: float, hurry: asyncio.Event | None = None
-) -> int:
+async def finish_in_flight(bot: Context, grace_s: float, hurry: asyncio.Event | None = None) -> int:
     """Wait up to `grace_s` for the bot's background work, then cancel what is left.
 
     Returns how many tasks were cancelled; their runs store themselves as interrupted

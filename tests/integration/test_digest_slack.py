@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.digests.command import dig as dig_name
+from bot.commands import dig as dig_name
 from bot.digests.command import digest
 from bot.ops.serve import web_app
 from bot.slack.app import Bot

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.digests.command import dig as dig_name
+from bot.commands import dig as dig_name
 from bot.digests.command import digest
 from bot.service import Who, record
 from bot.store.digests import DigestRepo
