@@ -10,31 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ssh_probes.errors import InputError, TriagebotError
-
-
-def unknown_host(host: str) -> InputError | None:
-    """The error `triage HOST` ends with when HOST is surely not registered, else None.
-
-    An invalid name gets triage.parse's own error; `local`, label selectors and anything the
-    thin read cannot tell for sure get None (the full path decides).
-    """
-    from commands.validate import host_name
-    from ssh_probes.model import LOCAL_HOST
-
-    if "=" in host:
-        return None  # a label selector: the full path reads every host
-    try:
-        name = host_name(host)  # the same check and message as triage.parse
-    except InputError as exc:
-        return exc
-    if name == LOCAL_HOST:
-        return None
-    from bot.store.quick import database_url, registered_names, unknown_host_message
-
-    url = database_url()
-    names = registered_names(url, name) if url is not None else None
-    return InputError(unknown_host_message(name, names)) if names is not None else None
+from ssh_probes.errors import TriagebotError
 
 
 def triage_host_word(args: list[str]) -> str | None:
@@ -108,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     host = triage_host_word(args)
     try:
-        error = unknown_host(host) if host is not None else None
+        error = None
+        if host is not None:
+            from bot.store.quick import unknown_host
+
+            error = unknown_host(host)
         if error is not None:
             raise error
         if host is not None and triage_registered(host, "--json" in args):
@@ -118,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stderr.write(f"error: {redact(str(exc))}\n")
         return 2
-    from bot.cli import main as full
+    from bot.cli.typer_app import main as full
 
     return full(args)
 

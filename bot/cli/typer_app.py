@@ -61,7 +61,7 @@ def triage(
     """Run the incident routine on HOST (optionally about one port, or compared with its
     group) and print the report."""
     if not symptom:
-        from bot.entry import unknown_host
+        from bot.store.quick import unknown_host
 
         error = unknown_host(host)  # without the store's imports (start-up time)
         if error is not None:

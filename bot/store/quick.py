@@ -21,6 +21,7 @@ from ssh_probes.model import LOCAL_HOST
 
 if TYPE_CHECKING:
     from commands.hosts import HostSpec
+    from ssh_probes.errors import InputError
 
 T = TypeVar("T")
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
@@ -124,3 +125,25 @@ def host_spec(url: str, name: str) -> HostSpec | None:
         )  # fmt: skip
 
     return _read(url, spec)
+
+
+def unknown_host(host: str) -> InputError | None:
+    """The error `triage HOST` ends with when HOST is surely not registered, else None.
+
+    An invalid name gets triage.parse's own error; `local`, label selectors and anything the
+    thin read cannot tell for sure get None (the full path decides).
+    """
+    from commands.validate import host_name
+    from ssh_probes.errors import InputError
+
+    if "=" in host:
+        return None  # a label selector: the full path reads every host
+    try:
+        name = host_name(host)  # the same check and message as triage.parse
+    except InputError as exc:
+        return exc
+    if name == LOCAL_HOST:
+        return None
+    url = database_url()
+    names = registered_names(url, name) if url is not None else None
+    return InputError(unknown_host_message(name, names)) if names is not None else None

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.entry import triage_host_word, unknown_host
+from bot.entry import triage_host_word
 from bot.store.db import HEAD_REVISION, Store
 from bot.store.hosts import HostRepo
-from bot.store.quick import head_revision, registered_names
+from bot.store.quick import head_revision, registered_names, unknown_host
 from commands.hosts import HostSpec
 from ssh_probes.errors import InputError
 from tests.lab.netns import LabHost
