@@ -20,7 +20,7 @@ FORBIDDEN = {"ssh_probes": ("bot", "commands"), "commands": ("bot",)}
 # Inside bot: the floor rooms import only from these (within bot); Slack, the CLI, the server
 # and the digests build on them, never the other way round.
 FLOOR = {
-    "bot.settings": ("bot.settings",),
+    "bot.settings": ("bot.settings", "bot.store"),  # the default database URL (store.quick)
     "bot.store": ("bot.store", "bot.settings"),
     "bot.render": ("bot.render", "bot.store", "bot.settings"),
 }
