@@ -164,7 +164,7 @@ class Command:
         """What the "working on it" ack names: the command, and for triage its probes."""
         shown = f"`/{self.name} {' '.join(words)}`"
         if self.name == "triage":
-            from ssh_probes.probes import DEFAULT_PROBES
+            from ssh_probes.checks import DEFAULT_PROBES
 
             shown += f" (probes: {', '.join(DEFAULT_PROBES)})"
         return shown

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     clock_skew_warning_s: float = Field(default=2.0, gt=0)
     clock_skew_critical_s: float = Field(default=30.0, gt=0)
     service_restarts_critical: int = Field(default=5, ge=1)
+    reboot_recent_min: float = Field(default=15.0, ge=0, le=10_080)
 
     # Probe windows.
     sample_window_s: float = Field(default=1.0, gt=0, le=30)

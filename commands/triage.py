@@ -20,12 +20,12 @@ from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import certs
 from commands.web.request import HttpOptions, HttpRequest
 from commands.web.request import parse as parse_url
+from ssh_probes.checks import DEFAULT_PROBES, evaluate, follow_up_probes
 from ssh_probes.errors import ExecutorError, InputError
 from ssh_probes.executor import SSHOptions, executor_for
-from ssh_probes.model import Finding, HostTarget, Probe, ProbeConfig, ProbeResult
-from ssh_probes.probes import DEFAULT_PROBES, build, disk_usage, docker_detail
-from ssh_probes.rules import Thresholds, evaluate, over_threshold
-from ssh_probes.rules.docker_calls import detail_targets
+from ssh_probes.model import Finding, HostTarget, ProbeConfig, ProbeResult
+from ssh_probes.probes import build
+from ssh_probes.rules import Thresholds
 from ssh_probes.rules.unreachable import unreachable
 from ssh_probes.runner import run_probes
 
@@ -110,23 +110,6 @@ def selects(labels: dict[str, str], key: str, value: str) -> bool:
     return value in labels.get(key, "").split(",")
 
 
-def _follow_ups(results: Sequence[ProbeResult], thresholds: Thresholds) -> list[Probe]:
-    """du on each filesystem over a threshold, so the finding can name the biggest directories;
-    for Docker, the names containers call (resolved on the host) and failing containers' logs."""
-    probes: list[Probe] = []
-    disk = next((r for r in results if r.probe == "disk" and r.ok), None)
-    if disk is not None:
-        space, inodes = over_threshold(disk.facts, thresholds)
-        probes += [disk_usage.probe(m) for m in space]
-        probes += [disk_usage.probe(m, inodes=True) for m in inodes]
-    docker = next((r for r in results if r.probe == "docker" and r.ok), None)
-    if docker is not None:
-        names, ids = detail_targets(docker.facts)
-        if names or ids:
-            probes.append(docker_detail.probe(names, ids))
-    return probes
-
-
 def _attribute(results: list[ProbeResult]) -> None:
     """Which provider (CDN, cloud) each address docker_detail resolved belongs to.
 
@@ -191,7 +174,7 @@ async def run(
             else _nothing()
         )
         results, web = await asyncio.gather(run_probes(executor, probes, host), checked)
-        results += await run_probes(executor, _follow_ups(results, opts.thresholds), host)
+        results += await run_probes(executor, follow_up_probes(results, opts.thresholds), host)
         _attribute(results)
     except ExecutorError as exc:
         findings.append(

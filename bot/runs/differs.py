@@ -1,4 +1,5 @@
-"""Area differs for DNS answers and connection-state counts (registered in bot.runs.history).
+"""Area differ for DNS answers (registered in bot.runs.history); the host checks' are in
+ssh_probes.checks.differs, re-exported here.
 
 Each is a pure function of (before, now) facts of one probe and returns {} when nothing
 worth saying changed.
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ssh_probes.checks.differs import connections_diff
+
 Facts = dict[str, Any]
 
-# A state count moves by at least this many sockets and this share before it is news;
-# ESTAB going from 41 to 43 between two runs is normal traffic, not a change.
-MIN_STATE_DELTA = 5
-MIN_STATE_SHARE = 0.2
+__all__ = ["connections_diff", "dns_diff", "dns_text"]
 
 
 def _answers(facts: Facts) -> dict[tuple[str, str], int]:
@@ -50,18 +50,6 @@ def dns_diff(before: Facts, now: Facts) -> dict[str, Any]:
         if ttl:
             out["ttl"] = ttl
     return out
-
-
-def connections_diff(before: Facts, now: Facts) -> dict[str, Any]:
-    """TCP states whose socket count moved markedly (by MIN_STATE_DELTA and MIN_STATE_SHARE)."""
-    b, n = before.get("states") or {}, now.get("states") or {}
-    changed = {}
-    for state in sorted(b.keys() | n.keys()):
-        old, new = int(b.get(state, 0)), int(n.get(state, 0))
-        delta = new - old
-        if abs(delta) >= MIN_STATE_DELTA and abs(delta) >= MIN_STATE_SHARE * max(old, new):
-            changed[state] = {"before": old, "now": new, "delta": delta}
-    return {"states": changed} if changed else {}
 
 
 def dns_text(domain: str, probe: str, change: dict[str, Any]) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.runs.differs import connections_diff, dns_diff
+from bot.runs.differs import dns_diff
 from bot.store.runs import PastRun
 from commands.report import Changes, Report
+from ssh_probes.checks import DIFFERS as HOST_DIFFERS
 
 Facts = dict[str, Any]
 
@@ -21,50 +22,9 @@ def _codes(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(sorted({code for code, _host in pairs}))
 
 
-def _listeners(facts: Facts) -> set[str]:
-    out = set()
-    for s in facts.get("listeners", []):
-        addr = s["local_address"]
-        out.add(f"[{addr}]:{s['port']}" if ":" in addr else f"{addr}:{s['port']}")
-    return out
-
-
-def sockets_diff(before: Facts, now: Facts) -> dict[str, Any]:
-    """Listening sockets opened and closed."""
-    b, n = _listeners(before), _listeners(now)
-    if b == n:
-        return {}
-    return {"opened": sorted(n - b), "closed": sorted(b - n)}
-
-
-def disk_diff(before: Facts, now: Facts) -> dict[str, Any]:
-    """Per mount: use and inode use that moved, filesystems that appeared or went away."""
-    b = {f["mount"]: f for f in before.get("filesystems", [])}
-    n = {f["mount"]: f for f in now.get("filesystems", [])}
-    changed = {}
-    for mount in sorted(b.keys() & n.keys()):
-        delta = {}
-        for key in ("use_pct", "iuse_pct"):
-            old, new = b[mount].get(key), n[mount].get(key)
-            if old is not None and new is not None and old != new:
-                delta[key] = {"before": old, "now": new, "delta": new - old}
-        if delta:
-            changed[mount] = delta
-    out: dict[str, Any] = {}
-    if changed:
-        out["changed"] = changed
-    if n.keys() - b.keys():
-        out["mounted"] = sorted(n.keys() - b.keys())
-    if b.keys() - n.keys():
-        out["unmounted"] = sorted(b.keys() - n.keys())
-    return out
-
-
 # probe name -> differ; areas without one are not compared (their findings still are).
 DIFFERS: dict[str, Callable[[Facts, Facts], dict[str, Any]]] = {
-    "sockets": sockets_diff,
-    "disk": disk_diff,
-    "connections": connections_diff,
+    **HOST_DIFFERS,
     "dig": dns_diff,  # every dig:TYPE@resolver result (looked up by the part before ":")
 }
 

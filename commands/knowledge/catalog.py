@@ -14,8 +14,8 @@ from __future__ import annotations
 from commands.dns import codes as dns_codes
 from commands.fleet import codes as fleet_codes
 from commands.web import codes as web_codes
+from ssh_probes.checks import CODES as HOST_CODES
 from ssh_probes.codes import Code
-from ssh_probes.rules import CODES as HOST_CODES
 
 Entry = Code  # the name the catalog's readers have always used
 

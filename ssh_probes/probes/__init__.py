@@ -3,57 +3,34 @@
 A probe whose source is missing on a host (no systemd, no docker) parses to
 `{"available": False, "why": "...", "hint": "..."}`: an info finding, not a failed probe.
 
-FACTORIES maps a probe name to a function of ProbeConfig that returns the Probe (most
-ignore the config; sampling and log probes take their window from it). DEFAULT_PROBES is
-what `triage` runs, in report order.
+FACTORIES (probe name -> function of ProbeConfig returning the Probe) and DEFAULT_PROBES
+(what `triage` runs, in report order) are derived from the check registry,
+ssh_probes.checks, and read from there on first use: the registry imports these modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from ssh_probes.model import Probe, ProbeConfig
-from ssh_probes.probes.clock import probe as clock_probe
-from ssh_probes.probes.connections import CONNECTIONS
-from ssh_probes.probes.disk import DISK
-from ssh_probes.probes.docker import DOCKER
-from ssh_probes.probes.kernel import KERNEL
-from ssh_probes.probes.limits import probe as limits_probe
-from ssh_probes.probes.load import LOAD
-from ssh_probes.probes.logs import probe as logs_probe
-from ssh_probes.probes.processes import probe as processes_probe
-from ssh_probes.probes.resolve import RESOLVE
-from ssh_probes.probes.services import SERVICES
-from ssh_probes.probes.sockets import SOCKETS
-from ssh_probes.probes.stat import probe as stat_probe
+from ssh_probes.probes.factory import ProbeFactory, static
 
-ProbeFactory = Callable[[ProbeConfig], Probe]
+__all__ = ["DEFAULT_PROBES", "FACTORIES", "FOUNDATION_PROBES", "ProbeFactory", "build", "static"]
 
-
-def static(probe: Probe) -> ProbeFactory:
-    """A factory for a probe whose command does not depend on the config."""
-    return lambda _config: probe
-
-
-FACTORIES: dict[str, ProbeFactory] = {
-    "load": static(LOAD),
-    "stat": lambda c: stat_probe(c),
-    "processes": lambda c: processes_probe(c),
-    "disk": static(DISK),
-    "sockets": static(SOCKETS),
-    "connections": static(CONNECTIONS),
-    "docker": static(DOCKER),
-    "kernel": static(KERNEL),
-    "limits": lambda c: limits_probe(c),
-    "clock": lambda c: clock_probe(c),
-    "services": static(SERVICES),
-    "logs": lambda c: logs_probe(c),
-    "resolve": static(RESOLVE),
-}
 FOUNDATION_PROBES: tuple[str, ...] = ("load", "disk", "sockets")
-DEFAULT_PROBES: tuple[str, ...] = tuple(FACTORIES)
 
 
 def build(name: str, config: ProbeConfig | None = None) -> Probe:
     """The probe called `name` under `config` (KeyError for an unknown name)."""
-    return FACTORIES[name](config or ProbeConfig())
+    from ssh_probes import checks
+
+    return checks.FACTORIES[name](config or ProbeConfig())
+
+
+def __getattr__(name: str) -> Any:
+    """FACTORIES and DEFAULT_PROBES, the registry's views, under their old names."""
+    if name in ("FACTORIES", "DEFAULT_PROBES"):
+        from ssh_probes import checks
+
+        return getattr(checks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

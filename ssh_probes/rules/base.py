@@ -75,6 +75,8 @@ class Thresholds:
     clock_skew_critical_s: float = 30.0
     # service.crash_loop: NRestarts of a unit that is restarting, at or above -> critical.
     service_restarts_critical: int = 5
+    # host.rebooted: the host has been up less than this many minutes.
+    reboot_recent_min: float = 15.0
 
 
 Rule = Callable[[Facts, HostTarget, Thresholds, Mapping[str, Facts]], Iterator[Finding]]

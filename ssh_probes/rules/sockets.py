@@ -50,7 +50,8 @@ def _sockets(
     facts: Facts, host: HostTarget, _t: Thresholds, extra: Mapping[str, Facts]
 ) -> Iterator[Finding]:
     if not live(extra):
-        yield from listen_queue({}, host, {**extra, "sockets": facts})
+        # The accept queues and the kernel's SYN floods, without the limits probe's counters.
+        yield from listen_queue({}, host, {"sockets": facts, "kernel": extra.get("kernel") or {}})
     by_port: dict[int, list[dict[str, Any]]] = {}
     for sock in facts["listeners"]:
         by_port.setdefault(sock["port"], []).append(sock)
