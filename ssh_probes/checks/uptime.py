@@ -1,7 +1,7 @@
 """Uptime: did the host reboot a few minutes ago? The whole check in one module.
 
 A recent reboot explains a lot at once (services still starting, caches cold, tmpfs empty,
-a kernel panic or watchdog behind it), so the routine says so first. The probe reads
+a kernel panic or watchdog behind it), so the routine says so. The probe reads
 `/proc/uptime` and the boot time (`btime` of /proc/stat) with shell builtins only.
 """
 
@@ -51,7 +51,9 @@ def parse(result: CommandResult) -> Facts:
     return facts
 
 
-UPTIME = Probe(name="uptime", area="host", command=("sh", "-c", SCRIPT), parse=parse, timeout_s=5.0)
+UPTIME = Probe(
+    name="uptime", area="kernel", command=("sh", "-c", SCRIPT), parse=parse, timeout_s=5.0
+)
 
 
 def _ago(seconds: float) -> str:
@@ -96,7 +98,7 @@ def differ(before: Facts, now: Facts) -> dict[str, Any]:
 
 CHECK = Check(
     name="uptime",
-    area="host",
+    area="kernel",  # shown with the kernel's facts ("Kernel and limits")
     probes={"uptime": static(UPTIME)},
     rules={"uptime": rule},
     summaries={"uptime": lines},

@@ -176,3 +176,17 @@ def test_uptime_summary_and_differ() -> None:
 def test_uptime_unparseable_output_is_a_value_error(stdout: str) -> None:
     with pytest.raises(ValueError):
         uptime.parse(CommandResult(stdout, "", 1, 0.01))
+
+
+def test_uptime_lines_show_with_the_kernel_facts() -> None:
+    from datetime import UTC, datetime
+
+    from bot.render.facts import fact_groups
+    from commands.report import Report
+
+    facts = uptime_facts()
+    result = ProbeResult(probe="uptime", host="web-1", ok=True, facts=facts, area="kernel")
+    report = Report("triage", "web-1", "ok", datetime.now(UTC), 1, (), (result,))
+    assert [(g.title, g.lines) for g in fact_groups(report)] == [
+        ("Kernel and limits", (f"up 112 min, booted {facts['boot_time']}",))
+    ]
