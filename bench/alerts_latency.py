@@ -46,13 +46,25 @@ def body(group: str, alerts: list[tuple[str, LabHost]]) -> bytes:
     }).encode()  # fmt: skip
 
 
+async def fresh_store(db: str, hosts: list[LabHost]) -> Any:
+    """A migrated store at `db` with every lab host registered."""
+    from bot.store.db import Store
+    from bot.store.hosts import HostRepo
+    from commands.hosts import HostSpec
+
+    store = Store(db)
+    await store.upgrade()
+    for h in hosts:
+        await HostRepo(store).add(HostSpec(
+            name=h.name, address=h.address, port=h.port, user=h.user, key_path=h.key_path,
+            host_keys=(h.host_key_line,)))  # fmt: skip
+    return store
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from bot.ops.serve import ALERT_DESK, web_app
     from bot.slack.app import Bot
     from bot.slack.posting import make_client
-    from bot.store.db import Store
-    from bot.store.hosts import HostRepo
-    from commands.hosts import HostSpec
     from tests.slack_fixtures import test_settings
 
     fake = FakeSlack()
@@ -64,12 +76,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         hosts = [lab.add_host() for _ in range(args.hosts)]
         db = f"sqlite+aiosqlite:///{tmp.name}/bench.db"
-        store = Store(db)
-        await store.upgrade()
-        for h in hosts:
-            await HostRepo(store).add(HostSpec(
-                name=h.name, address=h.address, port=h.port, user=h.user, key_path=h.key_path,
-                host_keys=(h.host_key_line,)))  # fmt: skip
+        store = await fresh_store(db, hosts)
 
         async def bot_with(interval_s: float) -> tuple[Any, str, Any]:
             settings = test_settings(
@@ -124,12 +131,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # interval); the default interval bounds the routines.
         await store.close()
         db = f"sqlite+aiosqlite:///{tmp.name}/storm.db"
-        store = Store(db)
-        await store.upgrade()
-        for h in hosts:
-            await HostRepo(store).add(HostSpec(
-                name=h.name, address=h.address, port=h.port, user=h.user, key_path=h.key_path,
-                host_keys=(h.host_key_line,)))  # fmt: skip
+        store = await fresh_store(db, hosts)
         runner, base, desk = await bot_with(600)
         mark = len(fake.calls)
         groups = [
