@@ -278,6 +278,7 @@ class SlackApp:
     url: str
     session: aiohttp.ClientSession
     fake: FakeSlack
+    app: web.Application | None = None  # the served aiohttp app (its keys: the alert desk)
 
     async def send(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         """POST a body to /slack/events, signed unless headers are given."""
@@ -324,24 +325,32 @@ def test_settings(fake: FakeSlack, db: str, **overrides: Any) -> Settings:
 async def make_slack_app(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Awaitable[SlackApp]]]:
-    """Build and serve the bot: `await make_slack_app(store=None, **settings_overrides)`."""
+    """Build and serve the bot: `await make_slack_app(store=None, **settings_overrides)`.
+
+    `real_commands=True` serves the command registry's own runners instead of the fast
+    two-probe triage.
+    """
     runners: list[web.AppRunner] = []
     stores: list[Store] = []
     session = aiohttp.ClientSession()
 
     async def build(
-        store: Store | None = None, commands: dict[str, Any] | None = None, **overrides: Any
+        store: Store | None = None,
+        commands: dict[str, Any] | None = None,
+        real_commands: bool = False,
+        **overrides: Any,
     ) -> SlackApp:
         if store is None:
             store = Store(f"sqlite+aiosqlite:///{tmp_path}/slack-{len(stores)}.db")
             await store.upgrade()
             stores.append(store)
         settings = test_settings(fake_slack, store.url, **overrides)
-        chosen = commands or {"triage": fast_triage()}
+        chosen = None if real_commands else commands or {"triage": fast_triage()}
         bot = Bot(settings, store, make_client(settings), commands=chosen)
-        runner, base = await serve(web_app(bot))
+        app = web_app(bot)
+        runner, base = await serve(app)
         runners.append(runner)
-        return SlackApp(bot, base, session, fake_slack)
+        return SlackApp(bot, base, session, fake_slack, app)
 
     try:
         yield build

@@ -11,21 +11,18 @@ import base64
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.alerts.routing import Route
 from bot.alerts.worker import AlertDesk
-from bot.ops.serve import ALERT_DESK, web_app
-from bot.slack.app import Bot
-from bot.slack.posting import make_client
+from bot.ops.serve import ALERT_DESK
 from bot.store.alerts import AlertInboxRow, AlertRepo
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
@@ -33,8 +30,7 @@ from bot.store.models import RunRow
 from bot.store.slack import SlackRepo
 from commands.hosts import HostSpec
 from tests.lab.netns import LabHost
-from tests.slack_fixtures import FakeSlack, serve
-from tests.slack_fixtures import test_settings as settings_for
+from tests.slack_fixtures import FakeSlack, SlackApp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alerts"
 TOKEN = "alert-token-0123456789"
@@ -98,33 +94,19 @@ MakeBot = Callable[..., Awaitable[AlertBot]]
 
 
 @pytest.fixture
-async def make_alert_bot(fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[MakeBot]:
-    runners: list[web.AppRunner] = []
-    stores: list[Store] = []
-    session = aiohttp.ClientSession()
+def make_alert_bot(make_slack_app: Callable[..., Awaitable[SlackApp]]) -> MakeBot:
+    """The served bot of tests/slack_fixtures.py, with the alert receivers on."""
 
     async def build(**overrides: Any) -> AlertBot:
-        store = Store(f"sqlite+aiosqlite:///{tmp_path}/alerts-{len(stores)}.db")
-        await store.upgrade()
-        stores.append(store)
         values = {"alerts_token": TOKEN, "alerts_channel": CHANNEL, **overrides}
-        settings = settings_for(fake_slack, store.url, **values)
-        bot = Bot(settings, store, make_client(settings))
-        app = web_app(bot)
-        runner, base = await serve(app)
-        runners.append(runner)
-        desk = app.get(ALERT_DESK)
-        assert isinstance(desk, AlertDesk) or not settings.alerts_enabled()
-        return AlertBot(store, desk, base, session, fake_slack)  # type: ignore[arg-type]
+        served = await make_slack_app(real_commands=True, **values)
+        assert served.app is not None
+        desk = served.app.get(ALERT_DESK)
+        assert isinstance(desk, AlertDesk) or not served.bot.settings.alerts_enabled()
+        store = served.bot.store
+        return AlertBot(store, desk, served.url, served.session, served.fake)  # type: ignore[arg-type]
 
-    try:
-        yield build
-    finally:
-        await session.close()
-        for runner in runners:
-            await runner.cleanup()
-        for store in stores:
-            await store.close()
+    return build
 
 
 async def test_firing_repeat_resolved_in_one_thread(
