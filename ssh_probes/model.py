@@ -71,6 +71,11 @@ class ProbeConfig:
     log_window_min: int = 15  # journalctl --since this many minutes ago
     log_tail_lines: int = 1000  # last lines read from each of the host's --log files
 
+    @property
+    def window_s(self) -> float:
+        """The sample window the two-reading probes sleep, never under 0.1 s."""
+        return max(0.1, float(self.sample_window_s))
+
 
 @dataclass(frozen=True)
 class Probe:

@@ -85,7 +85,7 @@ def parse(result: CommandResult) -> Facts:
 
 def probe(config: ProbeConfig) -> Probe:
     """The clock probe, reading the clock `config.sample_window_s` after it was sent."""
-    window = max(0.1, float(config.sample_window_s))
+    window = config.window_s
     return Probe(
         name="clock",
         area="kernel",

@@ -211,7 +211,7 @@ def parse(result: CommandResult) -> Facts:
 
 def probe(config: ProbeConfig) -> Probe:
     """The limits probe, reading the listen counters `config.sample_window_s` apart."""
-    window = max(0.1, float(config.sample_window_s))
+    window = config.window_s
     return Probe(
         name="limits",
         area="kernel",

@@ -173,7 +173,7 @@ def parse(result: CommandResult) -> Facts:
 
 def probe(config: ProbeConfig) -> Probe:
     """The stat probe sampling over `config.sample_window_s` seconds."""
-    window = max(0.1, float(config.sample_window_s))
+    window = config.window_s
     return Probe(
         name="stat",
         area="cpu",
