@@ -33,6 +33,8 @@ import dns.message
 import dns.query
 import pytest
 
+from tests.unavailable import unavailable
+
 NAMED = "/usr/sbin/named"
 CF_V4, CF_V6 = "104.16.132.229", "2606:4700::6810:84e5"  # in Cloudflare's published ranges
 CLOUDFRONT_V4 = "13.224.0.10"  # in CloudFront's 13.224.0.0/14
@@ -335,13 +337,15 @@ def stop(lab: BindLab, sockets: list[socket.socket]) -> None:
 def bind_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BindLab]:
     """The running DNS lab (skipped without named; a failure under CI)."""
     if not os.access(NAMED, os.X_OK):
-        if os.environ.get("CI"):
-            pytest.fail(f"BIND lab unavailable under CI: no {NAMED}")
-        pytest.skip(f"the DNS lab needs BIND at {NAMED} (Debian package bind9)")
+        unavailable(
+            f"the DNS lab needs BIND at {NAMED} (Debian package bind9)",
+            under_ci=f"BIND lab unavailable under CI: no {NAMED}",
+        )
     if os.geteuid() != 0 or shutil.which("ip") is None:
-        if os.environ.get("CI"):
-            pytest.fail("BIND lab unavailable under CI: needs root and `ip`")
-        pytest.skip("the DNS lab needs root and `ip` (it adds loopback addresses)")
+        unavailable(
+            "the DNS lab needs root and `ip` (it adds loopback addresses)",
+            under_ci="BIND lab unavailable under CI: needs root and `ip`",
+        )
     base = pick_base()
     aliases = add_aliases([base + str(n) for n in ROLES.values()])
     lab, held = None, []

@@ -16,6 +16,7 @@ import pytest
 
 from ssh_probes.model import HostTarget
 from tests.lab.netns import SSHD, Lab, LabHost
+from tests.unavailable import unavailable
 
 
 def _missing() -> str:
@@ -34,9 +35,7 @@ def lab() -> Iterator[Lab]:
     """The session's lab; skipped (failed under CI) when this machine cannot run it."""
     why = _missing()
     if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"lab unavailable under CI: {why}")
-        pytest.skip(why)
+        unavailable(why, under_ci=f"lab unavailable under CI: {why}")
     the_lab = Lab()
     try:
         yield the_lab
