@@ -136,7 +136,7 @@ class AlertDesk:
             (a, (a.ends_at or now) if a.status == "resolved" else None) for a in note.alerts
         ]
         changed = ts is None or any(
-            a.status != s.status or s.new for a, s in zip(note.alerts, states, strict=True)
+            a.status != s.was for a, s in zip(note.alerts, states, strict=True)
         )
         if changed:
             message = render.summary(note, resolved)
@@ -183,7 +183,7 @@ class AlertDesk:
 
     async def _resolved(self, turn: Turn, alert: Alert, state: AlertState) -> None:
         """Record the resolution once and run the routine once more to show what recovered."""
-        if state.status == "resolved" and not state.new:
+        if state.was == "resolved":
             return  # a repeated `resolved`: already answered
         await self.repo.update(state.id, resolved_at=alert.ends_at or turn.now, outcome="resolved")
         if state.new:

@@ -89,14 +89,19 @@ class AlertState:
     resolved_at: datetime | None
     hinted: bool
     outcome: str
-    new: bool = False
+    was: str  # the status before the notification being handled; "" at first sight
+
+    @property
+    def new(self) -> bool:
+        """True for an alert seen for the first time."""
+        return not self.was
 
 
-def _state(row: AlertRow, new: bool = False) -> AlertState:
+def _state(row: AlertRow, was: str | None = None) -> AlertState:
     return AlertState(
         row.id, row.fingerprint, row.group_id, row.name, row.status, row.target,
         row.first_seen, row.notifications, row.last_triage_at, row.last_run_id,
-        row.resolved_at, row.hinted, row.outcome, new,
+        row.resolved_at, row.hinted, row.outcome, row.status if was is None else was,
     )  # fmt: skip
 
 
@@ -172,7 +177,7 @@ class AlertRepo:
         self, source: str, group_id: int, alerts: list[tuple[str, str, str]], at: datetime
     ) -> list[AlertState]:
         """Count one more notification of each (fingerprint, name, status), in one transaction;
-        each state's `status` is the one before this notification (`new` for a first sight)."""
+        each state's `was` is the status before this notification ("" at first sight)."""
         states: list[AlertState] = []
         async with self.store.session() as session:
             rows = {
@@ -197,13 +202,11 @@ class AlertRepo:
                     rows[fingerprint] = row
                 elif row.status == "resolved" and status == "firing":
                     row.first_seen, row.resolved_at = at, None  # it fires again
-                was = row.status
+                was = "" if new else row.status
                 row.notifications = (row.notifications or 0) + 1
                 row.last_seen, row.status = at, status
                 await session.flush()
-                state = _state(row, new=new)
-                state.status = status if new else was
-                states.append(state)
+                states.append(_state(row, was=was))
         return states
 
     async def update(self, alert_id: int, **values: Any) -> None:
