@@ -64,6 +64,7 @@ class Policy:
     rules: dict[str, Rule] | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     targets: Targets = field(default_factory=Targets)  # what commands may connect to
+    alerts: Any = None  # the `alerts:` section as written; bot.alerts.routing parses it
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,12 @@ def parse_policy(data: Any, admins: Iterable[str] = ()) -> Policy:
             channels=_ids(body.get("channels"), f"commands.{name}.channels"),
         )
     all_admins = _ids(data.get("admins"), "admins") | frozenset(admins)
-    return Policy(rules=rules, admins=all_admins, targets=parse_targets(data.get("targets")))
+    return Policy(
+        rules=rules,
+        admins=all_admins,
+        targets=parse_targets(data.get("targets")),
+        alerts=data.get("alerts"),
+    )
 
 
 def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:

@@ -50,17 +50,15 @@ def _channel(value: Any, where: str) -> str:
 
 def load_route(policy_file: Path | None, default: str | None) -> Route:
     """The `alerts:` section of the policy file (optional), over TRIAGEBOT_ALERTS_CHANNEL."""
+    from bot.auth import load_policy
+
+    return parse_route(load_policy(policy_file).alerts, default)
+
+
+def parse_route(section: Any, default: str | None) -> Route:
+    """A Route from the policy's `alerts:` section as written (None: none), over `default`."""
     if default is not None:
         _channel(default, "TRIAGEBOT_ALERTS_CHANNEL")
-    if policy_file is None:
-        return Route(default=default)
-    import yaml
-
-    try:
-        data = yaml.safe_load(policy_file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"policy file {policy_file}: {type(exc).__name__}") from None
-    section = data.get("alerts") if isinstance(data, dict) else None
     if section is None:
         return Route(default=default)
     if not isinstance(section, dict):

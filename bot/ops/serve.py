@@ -71,10 +71,11 @@ def web_app(bot: Bot, *, events: bool = True) -> web.Application:
 def add_alert_receivers(app: web.Application, bot: Bot) -> None:
     """POST /alerts/alertmanager and /alerts/grafana, and the desk that answers them."""
     from bot.alerts.receiver import add_routes
-    from bot.alerts.routing import load_route
+    from bot.alerts.routing import parse_route
     from bot.alerts.worker import AlertDesk
 
-    route = load_route(bot.settings.policy_file, bot.settings.alerts_channel)
+    # The policy file was read and checked when the bot was built: its alerts: section here.
+    route = parse_route(bot.auth.policy.alerts, bot.settings.alerts_channel)
     desk = AlertDesk(bot.store, bot.settings, bot.poster.post, route)
     add_routes(app, desk, bot.settings)
     app[ALERT_DESK] = desk
