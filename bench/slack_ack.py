@@ -11,7 +11,9 @@ Latency is from sending a command to receiving its ack (HTTP response, or the en
 the websocket). Each command really runs in the background (the `load` and `disk` probes on
 `local`, stored, then posted to the fake), so acks compete with that work. Mode `summary`
 (issue 18): the bot warm, one `/triage local` at a time with every default probe and the 1 s
-sample window; the time from sending the command to its summary posted to the fake.
+sample window; the time from sending the command to its summary posted to the fake. Mode
+`summary-ssh`: the same for a registered lab host over real SSH (own PID namespace, real
+sshd; as root), through the bot's own `triage` command: a fresh connection per command.
 """
 
 from __future__ import annotations
@@ -48,11 +50,20 @@ async def _bot(cfg: dict[str, Any]) -> None:
 
     store = Store(cfg["db"])
     await store.upgrade()
+    if cfg.get("host"):
+        from bot.store.hosts import HostRepo
+        from commands.hosts import HostSpec
+
+        h = cfg["host"]
+        await HostRepo(store).add(
+            HostSpec(h["name"], h["address"], key_path=h["key"], host_keys=(h["host_key"],))
+        )
     socket = cfg["mode"] == "socket"
     extra = {"slack_signing_secret": None, "slack_app_token": "xapp-1-fake"} if socket else {}
     extra["sample_window_s"] = cfg.get("window", 0.1)
     settings = test_settings(FakeSlack(url=cfg["fake_url"]), cfg["db"], **extra)
-    commands = {"triage": fast_triage(tuple(cfg["probes"]))}
+    # summary-ssh: the registry's own `triage` (every default probe, the bot's settings)
+    commands = {} if cfg.get("host") else {"triage": fast_triage(tuple(cfg["probes"]))}
     bot = Bot(settings, store, make_client(settings), commands=commands)
     runner, base = await serve(web_app(bot, events=not socket))
     handler = None
@@ -135,13 +146,13 @@ async def socket_load(fake: FakeSlack, acks: TimedAcks, count: int, rate: float)
     return await _paced(count, rate, one)
 
 
-async def summary_load(base: str, fake: FakeSlack, count: int) -> list[float]:
-    """One signed `/triage local` at a time; ms from sending it to its summary posted."""
+async def summary_load(base: str, fake: FakeSlack, count: int, host: str) -> list[float]:
+    """One signed `/triage HOST` at a time; ms from sending it to its summary posted."""
     out = []
     async with aiohttp.ClientSession() as session:
         for _ in range(count + 1):  # the first one warms the bot (imports, connections)
             posted = len(fake.summaries())
-            body = command_body("local")
+            body = command_body(host)
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
             headers.update(signed_headers(body))
             t = time.perf_counter()
@@ -153,18 +164,22 @@ async def summary_load(base: str, fake: FakeSlack, count: int) -> list[float]:
     return out[1:]
 
 
-async def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+async def run_mode(
+    mode: str, args: argparse.Namespace, tmp: Path, host: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One mode: fake Slack here, the bot in a child, the load; latencies and answers."""
     fake, acks = FakeSlack(), TimedAcks()
     fake.socket_acks = acks
     runner, base = await serve(fake_app(fake))
     fake.base, fake.url = base, base + "api/"
     ready = tmp / f"{mode}.ready"
-    summary = mode == "summary"  # the bot in HTTP mode, every default probe, 1 s window
+    # summary modes: the bot in HTTP mode, every default probe, 1 s window
+    summary = mode.startswith("summary")
     probes = list(DEFAULT_PROBES) if summary else args.probes.split(",")
     cfg = {"mode": "http" if summary else mode, "fake_url": fake.url,
            "db": f"sqlite+aiosqlite:///{tmp}/{mode}.db", "probes": probes, "ready": str(ready),
-           "window": 1.0 if summary else args.window}  # fmt: skip
+           "window": 1.0 if summary else args.window,
+           "host": host if mode == "summary-ssh" else None}  # fmt: skip
     child = subprocess.Popen([sys.executable, "-m", "bench.slack_ack", "--bot", json.dumps(cfg)])
     count = args.summary_runs if summary else int(args.duration * args.rate)
     try:
@@ -174,7 +189,8 @@ async def run_mode(mode: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             await asyncio.sleep(0.05)
         t0 = time.perf_counter()
         if summary:
-            ms = await summary_load(ready.read_text(), fake, count)
+            name = host["name"] if host and mode == "summary-ssh" else "local"
+            ms = await summary_load(ready.read_text(), fake, count, name)
             count += 1
         elif mode == "http":
             ms = await http_load(ready.read_text(), count, args.rate)
@@ -222,13 +238,26 @@ def main() -> None:
         return
     load0, busy0 = record.loadavg(), record.busy()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="tbl-bench-slack-") as tmp:
-        for mode in args.modes:
-            rows.append(asyncio.run(run_mode(mode, args, Path(tmp))))
+    lab, host = None, None
+    if "summary-ssh" in args.modes:
+        from tests.lab.netns import Lab
+
+        lab = Lab()
+        h = lab.add_host(own_pids=True)
+        host = {"name": h.name, "address": h.address, "key": h.key_path,
+                "host_key": h.host_key_line}  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="tbl-bench-slack-") as tmp:
+            for mode in args.modes:
+                rows.append(asyncio.run(run_mode(mode, args, Path(tmp), host)))
+    finally:
+        if lab is not None:
+            lab.close()
     out = record.append(
         "slack_ack",
         {"parameters": {"duration_s": args.duration, "rate_per_s": args.rate,
-                        "command": "/triage local", "probes": args.probes.split(","),
+                        "command": "/triage local (summary-ssh: /triage LABHOST)",
+                        "probes": args.probes.split(","),
                         "window_s": args.window, "summary_runs": args.summary_runs},
          "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
          "rows": rows},
