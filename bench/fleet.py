@@ -6,10 +6,13 @@ Run as root from the repository root (Ansible in .cache/venv-ansible, see bench/
         [--own-pids]
 
 For each fleet size, the median wall time (after one warm-up) of: `commands.triage.run` with
-default options on every host at once, in-process; `ansible lab -m shell|raw` with the same
-commands (forks = hosts, pipelining on); one OpenSSH `ssh` per host, all at once; and the
-floor none of them can beat on this lab, the same commands run in each host's namespace with
-no SSH at all (`commands_only`). Then, once
+default options on every host at once, in-process (`triagebot`); the whole `triagebot triage
+group=... --json` process a person runs, the hosts registered by `hosts import` of an Ansible
+inventory (`triagebot_cli`: start-up, triage, store, JSON); `ansible lab -m shell|raw` running
+the seed's routine (bench.fleet_tools.SEED_ROUTINE; forks = hosts, pipelining on); one
+OpenSSH `ssh` per host running the same, all at once; and the floors none of them can beat
+on this lab, each script run in each host's namespace with no SSH at all: the seed's routine
+(`commands_only_seed`) and triagebot's own probe commands (`commands_only_own`). Then, once
 at the largest size, where triagebot's time goes (connect, probes, rules) and the resident
 memory of a child process that runs the triage. Lab hosts share this machine's cores and, unless
 --own-pids, its process table: then every host's `ps` and `ss -p` walk every lab host's
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
-from bench.fleet_tools import Tools, probe_commands, remote_script
+from bench.fleet_tools import SEED_ROUTINE, Tools, probe_commands, remote_script
 from commands import triage
 from ssh_probes.executor import executor_for
 from ssh_probes.model import HostTarget, ProbeConfig
@@ -142,27 +145,67 @@ def memory(targets: list[HostTarget]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+def registry(n: int, hosts: list[LabHost], tools: Tools) -> dict[str, str]:
+    """A SQLite registry of the first n hosts (label group=nN), made by `hosts import` of an
+    Ansible inventory as a person would; the environment the CLI runs with."""
+    inventory = tools.dir / f"n{n}.ini"
+    inventory.write_text(
+        f"[n{n}]\n"
+        + "".join(f"{h.name} ansible_host={h.address} ansible_port={h.port}\n" for h in hosts[:n])
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_"))}
+    env["TRIAGEBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tools.dir}/n{n}.db"
+    subprocess.run(
+        [sys.executable, "-m", "bot.entry", "hosts", "import", "ansible", str(inventory),
+         "--known-hosts", str(tools.known_hosts), "--key", tools.key],
+        env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return env
+
+
+def cli_once(n: int, env: dict[str, str]) -> float:
+    """`triagebot triage group=nN --json` as a whole process; seconds (every host ok)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.entry", "triage", f"group=n{n}", "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"triagebot CLI exited {proc.returncode}: {proc.stderr[-800:]}")
+    data = json.loads(proc.stdout)
+    reports = data if isinstance(data, list) else [data]
+    bad = [r["target"] for r in reports if r.get("status") != "ok"]
+    if bad or len(reports) != n:
+        raise RuntimeError(f"triagebot CLI: {len(reports)} reports, not ok: {bad[:5]}")
+    return elapsed
+
+
 def measure(n: int, hosts: list[LabHost], tools: Tools, args: argparse.Namespace) -> dict[str, Any]:
     """Every tool on the first n hosts: warm-up, then --runs timed runs each."""
     targets = [target_for(h) for h in hosts[:n]]
-    script = remote_script(probe_commands(targets[0], ProbeConfig()))
-    probes = len(DEFAULT_PROBES)
+    seed = remote_script(list(SEED_ROUTINE))
+    own = remote_script(probe_commands(targets[0], ProbeConfig()))
+    steps, probes = len(SEED_ROUTINE), len(DEFAULT_PROBES)
+    env = registry(n, hosts, tools)
     work: dict[str, Callable[[], float]] = {
         "triagebot": lambda: asyncio.run(triage_all(targets)),
-        "ssh": lambda: tools.parallel_ssh(hosts[:n], script, probes),
-        "commands_only": lambda: tools.commands_only(hosts[:n], script, probes),
+        "triagebot_cli": lambda: cli_once(n, env),
+        "ssh": lambda: tools.parallel_ssh(hosts[:n], seed, steps),
+        "commands_only_seed": lambda: tools.commands_only(hosts[:n], seed, steps),
+        "commands_only_own": lambda: tools.commands_only(hosts[:n], own, probes),
     }
     for module in args.ansible_modules:
-        work[f"ansible_{module}"] = partial(tools.ansible, hosts[:n], script, module, probes)
+        work[f"ansible_{module}"] = partial(tools.ansible, hosts[:n], seed, module, steps)
     row: dict[str, Any] = {"hosts": n, "runs": args.runs}
     for name, once in work.items():
         once()  # warm-up: page cache, sshd forks, Python byte code
         times = [once() for _ in range(args.runs)]
         row[name] = record.summary(times)
         print(f"  {n:>3} hosts  {name:16} median {row[name]['median_s']:.3f}s", flush=True)
-    ours = row["triagebot"]["median_s"]
+    ours = row["triagebot_cli"]["median_s"]  # the whole process a person waits for
     for name in work:
-        if name not in ("triagebot", "commands_only"):
+        if name not in ("triagebot", "triagebot_cli") and not name.startswith("commands_only"):
             row[f"ratio_{name}"] = row[name]["median_s"] / ours
     row["reference"] = REFERENCE.get(n)
     return row
@@ -212,7 +255,8 @@ def main() -> None:
         {
             "parameters": {"sizes": args.sizes, "runs": args.runs, "sample_window_s": 1.0,
                            "own_pids": args.own_pids, "heavy_shell": args.heavy_shell,
-                           "probes": list(DEFAULT_PROBES), "ansible_modules": args.ansible_modules},
+                           "probes": list(DEFAULT_PROBES), "ansible_modules": args.ansible_modules,
+                           "seed_routine": list(SEED_ROUTINE)},
             "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
             "rows": rows, "profile": prof, "memory": mem,
         },

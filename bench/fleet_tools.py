@@ -1,15 +1,18 @@
 """What an on-call engineer runs today, for `bench.fleet`: Ansible ad-hoc and parallel `ssh`.
 
-Both run exactly the commands of triage's default probes (`ssh_probes.probes.build(name)`,
-as the SSH executor sends them: `env LC_ALL=C argv...`), concurrently in one remote shell per
-host, with host keys verified against a known_hosts file and no connection reuse between runs
-(triagebot opens a fresh connection for every triage as well).
+Both run a script concurrently in one remote shell per host, with host keys verified against
+a known_hosts file and no connection reuse between runs (triagebot opens a fresh connection
+for every triage as well). Two scripts: SEED_ROUTINE, the commands the seed's ten-minute
+routine tells a person to run (fixed here, so the baselines do not get cheaper when
+triagebot's probes do), and `probe_commands`, triage's default probes' own commands as the SSH
+executor sends them (`env LC_ALL=C argv...`), for the floor of triagebot's own work.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -25,6 +28,32 @@ ANSIBLE_VENV = ROOT / ".cache" / "venv-ansible"
 MARK = "=== probe"
 # No multiplexing (ControlPersist would reuse the previous run's connection), keys verified.
 SSH_OPTIONS = "-F /dev/null -o ControlMaster=no -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes"
+
+
+# The seed's routine for "requests fail or are slow", the host-side steps a person runs on
+# each host (non-interactive forms): 1. processes and resources (`top`, `top -H`, `free -h`,
+# `vmstat 1` for the run queue, swap and IO wait over one second, `ps aux`); 2. logs
+# (`journalctl --since "10 minutes ago"`, `-n 200`); 3. ports and connections (`ss -lntp`,
+# `ss -antp`); 5. disk (`df -h`, `df -i`); and the Docker seed's `docker ps`.
+SEED_ROUTINE = (
+    "top -b -n 1",
+    "top -H -b -n 1",
+    "free -h",
+    "vmstat 1 2",
+    "ps aux",
+    "journalctl --no-pager -n 200 --since '10 minutes ago'",
+    "ss -lntp",
+    "ss -antp",
+    "df -h",
+    "df -i",
+    "docker ps",
+)
+
+
+def marks(text: str) -> int:
+    """How many steps' outputs the text holds: MARK lines (a `ps aux` of the host shows the
+    script itself, MARKs included, inside longer lines)."""
+    return len(re.findall(rf"^{MARK} \d+$", text, re.M))
 
 
 def probe_commands(target: HostTarget, config: ProbeConfig | None = None) -> list[str]:
@@ -116,7 +145,7 @@ class Tools:
             o.seek(0)
             text = o.read()
             o.close()
-            if code != 0 or text.count(MARK) != probes:
+            if code != 0 or marks(text) != probes:
                 raise RuntimeError(f"{label} run on {h.name} failed ({code}): {text[-500:]}")
         return elapsed
 
@@ -170,6 +199,6 @@ ssh_args = {SSH_OPTIONS} -o UserKnownHostsFile={self.known_hosts}
             ).returncode  # fmt: skip
             elapsed = time.perf_counter() - t0
         text = out.read_text(errors="replace")
-        if code != 0 or text.count(MARK) != probes * len(hosts):
+        if code != 0 or marks(text) != probes * len(hosts):
             raise RuntimeError(f"ansible -m {module} failed ({code}): {text[-1500:]}")
         return elapsed
