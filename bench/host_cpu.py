@@ -8,8 +8,9 @@ A lab host's sshd is put in a cgroup of its own (cgroup v1 `cpuacct`), so every 
 triage starts on the host (sshd's session processes, the login shell, the probes' commands)
 is accounted there by the kernel; the figure is the cgroup's `cpuacct.usage` delta per run.
 Measured for: the default triage with every probe in one batched session (today), the same
-with one session per probe (as before the batch), and the seed's routine by hand for
-reference (one `ssh` running the default probes' commands in one shell, `bench.fleet_tools`).
+with one session per probe (as before the batch), and two by-hand references with one `ssh`
+each: the seed's routine (`bench.fleet_tools.SEED_ROUTINE`: top, free, vmstat 1, ps aux,
+journalctl, ss, df, docker ps) and triagebot's own probe commands in one shell.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
-from bench.fleet_tools import probe_commands, remote_script
+from bench.fleet_tools import SEED_ROUTINE, probe_commands, remote_script
 from commands import triage
 from ssh_probes.executor import SSHExecutor
 from tests.lab.fixtures import target_for
@@ -50,8 +51,9 @@ def triage_once(host: LabHost, batched: bool) -> None:
         raise SystemExit(f"triage not ok: {[(r.probe, r.error) for r in report.results]}")
 
 
-def by_hand_once(host: LabHost) -> None:
-    script = remote_script(probe_commands(target_for(host)))
+def by_hand_once(host: LabHost, seed: bool) -> None:
+    commands = list(SEED_ROUTINE) if seed else probe_commands(target_for(host))
+    script = remote_script(commands)
     subprocess.run(
         ["ssh", "-F", "/dev/null", "-i", host.key_path, "-p", str(host.port),
          "-o", f"UserKnownHostsFile={host.workdir / 'known_hosts'}",
@@ -87,7 +89,8 @@ def main() -> None:
         rows = {
             "batched": measure(group, args.runs, lambda: triage_once(host, True)),
             "one_session_per_probe": measure(group, args.runs, lambda: triage_once(host, False)),
-            "seed_commands_one_ssh": measure(group, args.runs, lambda: by_hand_once(host)),
+            "seed_routine_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, True)),
+            "own_commands_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, False)),
         }
     finally:
         lab.close()
