@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from ssh_probes.model import LOCAL_HOST
@@ -105,26 +105,38 @@ def registered_names(url: str, name: str) -> list[str] | None:
     return _read(url, names)
 
 
-def host_spec(url: str, name: str) -> HostSpec | None:
-    """The registered host `name` as HostRepo.get gives it; None when absent or unsure."""
+_SPEC_COLUMNS = (
+    "SELECT name, address, port, user, key_path, host_keys, expect_ports, logs, labels FROM hosts"
+)
+
+
+def _spec(row: tuple[Any, ...]) -> HostSpec:
+    """A hosts row as HostRepo gives it."""
     from commands.hosts import HostSpec
 
+    keys, ports, logs, labels = (json.loads(v) for v in row[5:9])
+    return HostSpec(
+        name=row[0], address=row[1], port=row[2], user=row[3], key_path=row[4],
+        host_keys=tuple(keys), expect_ports=tuple(ports), logs=tuple(logs),
+        labels=dict(labels),
+    )  # fmt: skip
+
+
+def host_spec(url: str, name: str) -> HostSpec | None:
+    """The registered host `name` as HostRepo.get gives it; None when absent or unsure."""
+
     def spec(conn: sqlite3.Connection) -> HostSpec | None:
-        row = conn.execute(
-            "SELECT name, address, port, user, key_path, host_keys, expect_ports, logs, labels"
-            " FROM hosts WHERE name = ?",
-            (name,),
-        ).fetchone()
-        if row is None:
-            return None
-        keys, ports, logs, labels = (json.loads(v) for v in row[5:9])
-        return HostSpec(
-            name=row[0], address=row[1], port=row[2], user=row[3], key_path=row[4],
-            host_keys=tuple(keys), expect_ports=tuple(ports), logs=tuple(logs),
-            labels=dict(labels),
-        )  # fmt: skip
+        row = conn.execute(f"{_SPEC_COLUMNS} WHERE name = ?", (name,)).fetchone()
+        return None if row is None else _spec(row)
 
     return _read(url, spec)
+
+
+def host_specs(url: str) -> list[HostSpec] | None:
+    """Every registered host sorted by name, as HostRepo.list gives them; None when unsure."""
+    return _read(
+        url, lambda conn: [_spec(r) for r in conn.execute(f"{_SPEC_COLUMNS} ORDER BY name")]
+    )
 
 
 def unknown_host(host: str) -> InputError | None:
