@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from ssh_probes.model import CommandResult
 from ssh_probes.probes import build
@@ -35,3 +39,57 @@ def test_kernel_reads_dmesg_once_and_journal_only_when_files_exist() -> None:
     assert script.count("dmesg -T") == 1
     assert "/var/log/journal/*/*.journal*" in script
     assert script.index("/var/log/journal/") < script.index("journalctl -k")
+
+
+def test_docker_without_any_socket_gives_the_no_daemon_facts_but_its_own_error() -> None:
+    ran, skipped = facts("docker", "no-daemon"), facts("docker", "no-socket")
+    assert facts("docker", "lab-no-socket") == skipped
+    assert {k: v for k, v in skipped.items() if k != "error"} == {
+        k: v for k, v in ran.items() if k != "error"
+    }
+    assert "/var/run/docker.sock" in str(skipped["error"]) and "not started" in str(
+        skipped["error"]
+    )
+
+
+def _docker_script(tmp_path: Path, **env: str) -> tuple[str, bool]:
+    """The docker probe's script with a `docker` that records being started; (stdout, started)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    shim = bin_dir / "docker"
+    shim.write_text(f"#!/bin/sh\ntouch {tmp_path}/started\necho nope >&2\nexit 1\n")
+    shim.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
+    out = subprocess.run(
+        list(build("docker").command), env={**base, **env}, capture_output=True, text=True
+    )
+    return out.stdout, (tmp_path / "started").exists()
+
+
+NO_SOCKET_HERE = not any(os.path.exists(p) for p in ("/var/run/docker.sock", "/run/docker.sock"))
+
+
+@pytest.mark.skipif(not NO_SOCKET_HERE, reason="this machine has a Docker socket")
+def test_docker_client_is_not_started_only_when_nothing_can_reach_a_daemon(
+    tmp_path: Path,
+) -> None:
+    assert _docker_script(tmp_path) == ("@@no-socket\n", False)
+    for env in ({"DOCKER_HOST": "tcp://10.0.0.1:2375"}, {"DOCKER_CONTEXT": "prod"}):
+        stdout, started = _docker_script(tmp_path, **env)
+        assert started and stdout.startswith("@@daemon-error 1\n"), env
+        (tmp_path / "started").unlink()
+    (tmp_path / "home" / ".docker").mkdir()
+    (tmp_path / "home" / ".docker" / "config.json").write_text('{"currentContext": "lab"}\n')
+    assert _docker_script(tmp_path)[1]
+
+
+@pytest.mark.skipif(not NO_SOCKET_HERE, reason="this machine has a Docker socket")
+def test_docker_client_is_started_where_podman_stands_in_for_the_daemon(tmp_path: Path) -> None:
+    podman = tmp_path / "bin" / "podman"
+    podman.parent.mkdir()
+    podman.write_text("#!/bin/sh\nexit 0\n")
+    podman.chmod(0o755)
+    assert _docker_script(tmp_path)[1]
+
