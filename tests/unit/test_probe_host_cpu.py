@@ -93,3 +93,35 @@ def test_docker_client_is_started_where_podman_stands_in_for_the_daemon(tmp_path
     podman.chmod(0o755)
     assert _docker_script(tmp_path)[1]
 
+
+def test_logs_without_journal_files_does_not_start_journalctl() -> None:
+    asked, not_asked = facts("logs", "no-journal-no-files"), facts("logs", "no-journal-files")
+    assert {k: v for k, v in not_asked.items() if k != "why"} == {
+        k: v for k, v in asked.items() if k != "why"
+    }
+    assert "no journal files visible under /run/log/journal" in str(not_asked["why"])
+    script = build("logs").command[2]
+    assert "/var/log/journal/*/*.journal*" in script
+    assert script.index("/var/log/journal/") < script.index("journalctl -q")
+
+
+def test_logs_starts_journalctl_only_when_a_journal_file_is_there(tmp_path: Path) -> None:
+    """The real script under dash, its two journal directories moved under tmp_path."""
+    (tmp_path / "bin").mkdir()
+    journalctl = tmp_path / "bin" / "journalctl"
+    journalctl.write_text(f"#!/bin/sh\ntouch {tmp_path}/started\necho '{{}}'\n")
+    journalctl.chmod(0o755)
+    argv = list(build("logs").command)
+    for d in ("/run/log/journal/*", "/var/log/journal/*"):
+        argv[2] = argv[2].replace(d, f"{tmp_path}{d}")
+
+    def run() -> str:
+        env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+        return subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+
+    (tmp_path / "var/log/journal/0123abcd").mkdir(parents=True)
+    assert run().startswith("@@tb journal-unavailable no journal files visible")
+    assert not (tmp_path / "started").exists()
+    (tmp_path / "var/log/journal/0123abcd/system.journal").write_text("")
+    assert run().startswith("@@tb journal\n")
+    assert (tmp_path / "started").exists()
