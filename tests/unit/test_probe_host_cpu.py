@@ -94,6 +94,13 @@ def test_docker_client_is_started_where_podman_stands_in_for_the_daemon(tmp_path
     assert _docker_script(tmp_path)[1]
 
 
+def test_services_without_systemd_not_asking_systemctl_says_what_it_said() -> None:
+    assert facts("services", "no-systemd-not-asked") == facts("services", "no-systemd")
+    script = build("services").command[2]
+    skip = script.index("[ -d /run/systemd/system ]")
+    assert script.index("systemctl: not found") < skip < script.index("systemctl list-units")
+
+
 def test_logs_without_journal_files_does_not_start_journalctl() -> None:
     asked, not_asked = facts("logs", "no-journal-no-files"), facts("logs", "no-journal-files")
     assert {k: v for k, v in not_asked.items() if k != "why"} == {
