@@ -132,3 +132,47 @@ def test_logs_starts_journalctl_only_when_a_journal_file_is_there(tmp_path: Path
     (tmp_path / "var/log/journal/0123abcd/system.journal").write_text("")
     assert run().startswith("@@tb journal\n")
     assert (tmp_path / "started").exists()
+
+
+def test_connections_listing_few_time_wait_gives_the_facts_of_counting_them() -> None:
+    for where in ("this-machine-tw", "lab-storm"):
+        counted, listed = (
+            facts("connections", f"{where}-counted"),
+            facts("connections", f"{where}-listed"),
+        )
+        assert listed == counted, where
+    assert facts("connections", "lab-storm-listed")["time_wait"]["count"] == 302
+
+
+def _connections_script(tmp_path: Path, sockstat: str) -> tuple[str, list[str]]:
+    """The real script under dash, reading `sockstat` for /proc/net/sockstat, with an `ss`
+    that records its arguments and prints one TIME-WAIT line; (stdout, ss calls)."""
+    (tmp_path / "sockstat").write_text(sockstat)
+    ss = tmp_path / "ss"
+    ss.write_text(
+        f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n'
+        'echo "TIME-WAIT 0 0 127.0.0.1:40000 127.0.0.1:8081"\n'
+    )
+    ss.chmod(0o755)
+    argv = list(build("connections").command)
+    assert argv[2].count("/proc/net/sockstat") == 2
+    argv[2] = argv[2].replace("/proc/net/sockstat", str(tmp_path / "sockstat"))
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+    calls = (tmp_path / "calls").read_text().splitlines()
+    (tmp_path / "calls").unlink()
+    return out, calls
+
+
+def test_connections_asks_ss_once_under_the_kernels_time_wait_threshold(tmp_path: Path) -> None:
+    real = Path("/proc/net/sockstat").read_text()  # the kernel's own format, read by dash
+    assert " tw " in real.split("TCP:", 1)[1].splitlines()[0]
+    line = "TCP: inuse 16 orphan 0 tw {} alloc 20 mem 209\n"
+    few = f"sockets: used 43\n{line.format(999)}UDP: inuse 6 mem 0\n"
+    out, calls = _connections_script(tmp_path, few)
+    assert calls == ["-H -tanp"]
+    assert "@@tb tw 999 1000\n@@tb sockets\n" in out
+    for many in (f"sockets: used 43\n{line.format(1000)}", "TCP: inuse 1\n", "nonsense"):
+        out, calls = _connections_script(tmp_path, many)
+        assert calls == ["-H -tanp exclude time-wait", "-H -tn state time-wait"], many
+        assert "@@tb time-wait\n" in out
