@@ -176,3 +176,26 @@ def test_connections_asks_ss_once_under_the_kernels_time_wait_threshold(tmp_path
         out, calls = _connections_script(tmp_path, many)
         assert calls == ["-H -tanp exclude time-wait", "-H -tn state time-wait"], many
         assert "@@tb time-wait\n" in out
+
+
+def test_stat_sample_grep_prints_what_the_awk_printed(tmp_path: Path) -> None:
+    """Byte for byte, on copies of this machine's files (the counters move between reads)."""
+    from ssh_probes.probes.stat import SAMPLE_GREP
+
+    names = ("uptime", "stat", "vmstat")
+    for name in names:
+        (tmp_path / name).write_bytes(Path(f"/proc/{name}").read_bytes())
+    paths = [str(tmp_path / n) for n in names]
+    # main's sample before issue 18's grep (one awk, itself replacing cat and two greps)
+    awk = (
+        f'awk \'FILENAME == "{paths[0]}" || /^(cpu|procs_)/ || '
+        '/^(pswpin|pswpout|pgmajfault) /\' "$@"'
+    )
+    old, new = (
+        subprocess.run(["sh", "-c", cmd, "sh", *paths], capture_output=True, check=True).stdout
+        for cmd in (awk, f'{SAMPLE_GREP} "$@"')
+    )
+    assert new == old
+    assert new.count(b"\n") >= 7  # uptime, cpu, cpu0, procs_running/blocked, pswp*, pgmajfault
+    assert f"{SAMPLE_GREP} /proc/uptime /proc/stat /proc/vmstat" in build("stat").command[2]
+
