@@ -199,3 +199,29 @@ def test_stat_sample_grep_prints_what_the_awk_printed(tmp_path: Path) -> None:
     assert new.count(b"\n") >= 7  # uptime, cpu, cpu0, procs_running/blocked, pswp*, pgmajfault
     assert f"{SAMPLE_GREP} /proc/uptime /proc/stat /proc/vmstat" in build("stat").command[2]
 
+
+def _steady(f: dict[str, object]) -> dict[str, object]:
+    """Facts but for what two namespaces cannot share: the window, and each process's RSS."""
+    out = {k: v for k, v in f.items() if k not in ("window_s", "top_mem")}
+    rows = out["top_cpu"]
+    assert isinstance(rows, list)
+    out["top_cpu"] = [{k: v for k, v in p.items() if k not in ("rss_kb", "mem_pct")} for p in rows]
+    return out
+
+
+def test_processes_without_asking_ps_p_gives_the_facts_of_asking_it() -> None:
+    for flavour in ("procps", "busybox"):
+        main, now = (
+            facts("processes", f"pidns-{flavour}-main"),
+            facts("processes", f"pidns-{flavour}"),
+        )
+        assert now["format"] == flavour
+        assert _steady(now) == _steady(main), flavour
+        listed = (OUTPUTS / "processes" / f"pidns-{flavour}.txt").read_text()
+        assert listed.startswith("shell ") and f"--- ps {flavour}\n" in listed
+        assert " ps -" in listed  # ps's own row: left out as the shell's child
+    assert [p["command"] for p in facts("processes", "pidns-procps")["top_cpu"]] == [
+        "dash",
+        "sleep",
+    ]
+    assert "ps -p" not in build("processes").command[2]
