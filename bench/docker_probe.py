@@ -50,7 +50,7 @@ async def measure(runs: int, scene: str) -> dict[str, list[float]]:
         host.etc_hosts = hosts
         host.stop_sshd()
         host.start_sshd()
-        dockerd.wrapper(host.bin_dir)
+        dockerd.client_config(host.workdir / "home")
         docker_scenes.SCENES[scene](dockerd)
         opts = replace(
             triage.TriageOptions(ssh=SSHOptions(connect_timeout_s=5.0)), probes=("docker",)

@@ -20,22 +20,25 @@ LINE_CAP = 512  # `cut -c` in the script: a java command line can be kilobytes
 ARGS_CAP = 200
 TICKS = "--- ticks"
 PS = "--- ps"
-# `ps -p $$` works with procps and fails with busybox, which has no -p (nor -e, --sort).
+FORMATS = ("procps", "busybox")
 # awk drops everything up to the last ") " (the name may hold spaces); then $12, $13 are the
 # 14th and 15th fields of /proc/PID/stat: utime and stime in clock ticks. The shell reads
 # /proc/uptime itself (issue 18: two processes fewer for the host, the same output).
+# Which `ps` the host has is not asked with a `ps -p $$` of its own (issue 18: one process
+# fewer): the procps form is tried, and busybox's `ps`, which has no -e nor --sort, refuses
+# it (usage on stderr, nothing on stdout, exit 1), so its own form runs instead. The listing's
+# marker says which answered (`--- ps procps`); the first line gives the shell's pid (`shell
+# PID HZ`), as it gave the flavour (`procps PID HZ`) before. $(ps ...) runs ps as a child of
+# the shell (the shell execs it in the substitution's fork), so its own row is left out too.
 SCRIPT = (
     "hz=$(getconf CLK_TCK 2>/dev/null || echo 100); "
     f"t() {{ echo '{TICKS}'; read -r u </proc/uptime; echo \"$u\"; "
     "cat /proc/[0-9]*/stat 2>/dev/null | "
     "awk '{p=$1; sub(/^.*\\) /, \"\"); print p, $12 + $13}'; }; "
-    "if ps -p $$ -o pid= >/dev/null 2>&1; then f=procps; else f=busybox; fi; "
-    'echo "$f $$ $hz"; t; sleep "$1"; t; '
-    f"echo '{PS}'; "
-    'if [ "$f" = procps ]; then '
-    "ps -eo pid=,ppid=,user=,pcpu=,pmem=,rss=,nlwp=,args= --sort=-pcpu"
-    f" | cut -c 1-{LINE_CAP}; "
-    f"else ps -o pid=,ppid=,user=,rss=,args= | cut -c 1-{LINE_CAP}; fi"
+    'echo "shell $$ $hz"; t; sleep "$1"; t; '
+    "if l=$(ps -eo pid=,ppid=,user=,pcpu=,pmem=,rss=,nlwp=,args= --sort=-pcpu 2>/dev/null); "
+    f"then echo '{PS} procps'; printf '%s\\n' \"$l\" | cut -c 1-{LINE_CAP}; "
+    f"else echo '{PS} busybox'; ps -o pid=,ppid=,user=,rss=,args= | cut -c 1-{LINE_CAP}; fi"
 )
 _UNITS = {"k": 1, "m": 1024, "g": 1024**2, "t": 1024**3}
 
@@ -111,10 +114,15 @@ def parse(result: CommandResult) -> Facts:
     """Top processes by recent %CPU and by RSS, plus totals; the probe's own left out."""
     head_line, _, rest = result.stdout.partition("\n")
     head = head_line.split()
-    if len(head) != 3 or head[0] not in ("procps", "busybox") or not head[1].isdigit():
+    if len(head) != 3 or head[0] not in (*FORMATS, "shell") or not head[1].isdigit():
         raise ValueError(f"expected the ps format marker, got {result.stdout[:80]!r}")
     fmt, own, hz = head[0], int(head[1]), int(head[2]) if head[2].isdigit() else 100
     samples, sep, listing = rest.partition(PS)
+    if fmt == "shell":  # the flavour is on the listing's marker: `--- ps procps`
+        fmt, _, listing = listing.partition("\n")
+        fmt = fmt.strip()
+        if fmt not in FORMATS:
+            raise ValueError(f"expected the ps format after {PS!r}, got {fmt[:40]!r}")
     blocks = [b for b in samples.split(TICKS) if b.strip()]
     if not sep or len(blocks) != 2:
         raise ValueError("expected two tick samples and the ps listing")

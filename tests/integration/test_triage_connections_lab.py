@@ -14,8 +14,9 @@ import pytest
 
 from commands import triage
 from commands.report import Report
-from ssh_probes.executor import SSHOptions
-from ssh_probes.model import Finding, ProbeConfig
+from ssh_probes.executor import SSHExecutor, SSHOptions
+from ssh_probes.model import CommandResult, Finding, ProbeConfig
+from ssh_probes.probes import connections
 from ssh_probes.rules import Thresholds
 from tests.lab import connection_faults as faults
 from tests.lab.fixtures import target_for
@@ -94,6 +95,26 @@ async def test_storm_under_the_default_threshold_is_quiet(lab_host: LabHost) -> 
     assert tcp_findings(report) == {}
     facts = next(r.facts for r in report.results if r.probe == "connections")
     assert facts["time_wait"]["count"] >= seen
+
+
+async def test_time_wait_listed_or_counted_on_the_host_gives_the_same_facts(
+    lab_host: LabHost,
+) -> None:
+    """Under the kernel's count threshold one ss lists TIME-WAIT; over it awk counts them."""
+    faults.time_wait_storm(lab_host, STORM_PORT, STORM_N, at_least=250)
+    # Both ways in one session, so the session's own sockets are the same for both.
+    both = 'sh -c "$1" sh 0; echo @@split; sh -c "$1" sh 100000'
+    ex = SSHExecutor(target_for(lab_host), SSHOptions(connect_timeout_s=3.0))
+    try:
+        out = await ex.run(["sh", "-c", both, "sh", connections.SCRIPT], timeout=20)
+    finally:
+        await ex.close()
+    counted, listed = out.stdout.split("@@split\n")
+    assert "@@tb time-wait\n" in counted and "@@tb time-wait" not in listed
+    assert listed.count(" 127.0.0.1:8081 ") >= 250  # every TIME-WAIT line, with the rest
+    facts = [connections.parse(CommandResult(o, "", 0, 0.1)) for o in (counted, listed)]
+    assert facts[0] == facts[1]
+    assert facts[1]["time_wait"]["peers"][0]["port"] == STORM_PORT
 
 
 async def test_syn_sent_to_a_black_hole_names_the_peer(

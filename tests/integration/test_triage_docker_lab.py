@@ -2,7 +2,7 @@
 
 The daemon (tests/lab/dockerd.py: its own socket, roots and bridges) runs the seed's setups
 (tests/lab/docker_scenes.py); the lab host reaches it through the real `docker` CLI (a
-wrapper in its bin directory sets DOCKER_HOST) and resolves names through its own
+context in its HOME names the daemon's socket) and resolves names through its own
 /etc/hosts. Documents of other real hosts are tested from golden files (tests/unit).
 """
 
@@ -88,7 +88,7 @@ def docker_host(lab: Lab, dockerd: Dockerd) -> Iterator[LabHost]:
         host.etc_hosts = hosts
         host.stop_sshd()
         host.start_sshd()
-        dockerd.wrapper(host.bin_dir)
+        dockerd.client_config(host.workdir / "home")
         yield host
     finally:
         dockerd.reset()

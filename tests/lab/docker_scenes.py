@@ -155,7 +155,7 @@ async def capture(case: str) -> None:
         host.etc_hosts = hosts
         host.stop_sshd()
         host.start_sshd()
-        dockerd.wrapper(host.bin_dir)
+        dockerd.client_config(host.workdir / "home")
         base, _, variant = case.partition("+")
         SCENES[base](dockerd)
         if variant == "stopped":

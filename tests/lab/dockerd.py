@@ -43,6 +43,7 @@ IMAGE = "tbl-busybox:lab"
 SOCK_DIR = Path("/run")
 PREFIX = "tbl-docker-"
 BRIDGE = "tbld"
+CONTEXT = "tbl-lab"  # the docker context a lab host's client uses (client_config)
 # Each daemon claims one 198.19.X.0/24 (X from 200 up) for its networks: Docker refuses a
 # subnet another bridge of this machine routes, so concurrent test runs need their own.
 SUBNET_OCTETS = range(200, 256)
@@ -301,12 +302,18 @@ class Dockerd:
         )
         return subnet
 
-    def wrapper(self, bin_dir: Path) -> Path:
-        """`docker` in a lab host's bin dir: the real client, pointed at this daemon."""
-        path = bin_dir / "docker"
-        path.write_text(f'#!/bin/sh\nDOCKER_HOST={self.host} exec {self.client} "$@"\n')
-        path.chmod(0o755)
-        return path
+    def client_config(self, home: Path) -> Path:
+        """A docker context in a lab host's HOME pointing its `docker` client at this daemon.
+
+        What a real host with a daemon elsewhere than /var/run/docker.sock has
+        (`docker context use`, ~/.docker/config.json naming it), so the docker probe sees,
+        from the host's own state, that a daemon may be reachable; its config file.
+        """
+        config = home / ".docker"
+        base = [self.client, "--config", str(config), "context"]
+        _run([*base, "create", CONTEXT, "--docker", f"host={self.host}"], timeout=30)
+        _run([*base, "use", CONTEXT], timeout=30)
+        return config / "config.json"
 
     def inspect(self, name: str) -> dict[str, object]:
         """`docker inspect NAME` as a dict."""

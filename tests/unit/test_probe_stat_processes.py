@@ -99,8 +99,18 @@ PS_HEAD, _, PS_ROWS = PS_TXT.partition("--- ps\n")
         "procps 24 100\n--- ps\n" + PS_ROWS,
         PS_HEAD + "--- ps\n",
         PS_HEAD + "--- ps\n" + "\n".join(r for r in PS_ROWS.splitlines() if "sh -c hz" in r),
+        PS_HEAD.replace("procps ", "shell ", 1) + "--- ps\n" + PS_ROWS,
+        PS_HEAD.replace("procps ", "shell ", 1) + "--- ps toybox\n" + PS_ROWS,
     ],
-    ids=["empty", "no-marker", "no-tick-samples", "no-rows", "only-own-shell"],
+    ids=[
+        "empty",
+        "no-marker",
+        "no-tick-samples",
+        "no-rows",
+        "only-own-shell",
+        "no-flavour",
+        "unknown-flavour",
+    ],
 )
 def test_processes_unreadable_is_value_error(stdout: str) -> None:
     with pytest.raises(ValueError):
