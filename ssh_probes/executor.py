@@ -28,7 +28,7 @@ from typing import Any
 import asyncssh
 from asyncssh import SSHKey
 
-from ssh_probes.batch import batch
+from ssh_probes.batch import KILLED, batch
 from ssh_probes.capture import capture
 from ssh_probes.errors import (
     AuthFailed,
@@ -47,7 +47,7 @@ from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 
 SSH_KILL_GRACE_S = 0.25
-KILLED_EXIT = 137  # a command's status after `timeout -s KILL` killed it
+KILLED_EXIT = KILLED  # a command's status after `timeout -s KILL` killed it
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
 # sessions, and a command that hangs without writing (df on a dead mount, docker facing a
 # wedged daemon) would outlive it on the host, one more with every triage. So every remote
@@ -184,10 +184,9 @@ class SSHExecutor(ExecutorBase):
         shlex.join makes each element one literal word of it."""
         return shlex.join(self.wrapped(argv, limit))
 
-    def wrapped(self, argv: Sequence[str], limit: float, *, locale: bool = True) -> list[str]:
-        """`argv` under the C locale (unless the caller sets it) and, where the host has it,
-        its own `timeout`."""
-        words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())] if locale else []
+    def wrapped(self, argv: Sequence[str], limit: float) -> list[str]:
+        """`argv` under the C locale and, where the host has it, its own `timeout`."""
+        words = ["env", *(f"{k}={v}" for k, v in LOCALE_ENV.items())]
         if self._remote_timeout:
             words += ["timeout", "-s", "KILL", _kill_after(limit)]
         return [*words, *argv]
@@ -196,20 +195,15 @@ class SSHExecutor(ExecutorBase):
         self, commands: Sequence[Sequence[str]], limits: Sequence[float]
     ) -> list[CommandResult]:
         """Run every argv at once in ONE remote session (ssh_probes.batch): the login shell
-        starts once. Each command keeps its own limit (the host's `timeout` enforces it);
-        hosts without `timeout` or without a writable temporary directory get one session
-        per command, as `run` does."""
+        starts once. Each command keeps its own limit (the host's `timeout`, one per distinct
+        limit, enforces it; a host without a usable one runs them bare in the same session);
+        a host without a writable temporary directory gets one session per command."""
         if not commands:
             return []
         await self.connect()
-        if self._remote_timeout:
-            got = await self._batch(commands, limits)
-            if got is not None and not any(
-                _no_remote_timeout(r, _kill_after(lim)) for r, lim in zip(got, limits, strict=True)
-            ):
-                return got
-            if got is not None:
-                self._remote_timeout = False  # rerun as single sessions, bare
+        got = await self._batch(commands, limits)
+        if got is not None:
+            return got
         return list(
             await asyncio.gather(
                 *(self.run(a, timeout=lim) for a, lim in zip(commands, limits, strict=True))
@@ -222,11 +216,9 @@ class SSHExecutor(ExecutorBase):
         conn, channels = self._conn, self._channels
         assert conn is not None
         cap = self.options.output_cap_bytes
-        # The batch script exports the C locale itself: one `env` fewer per command.
-        plan = batch(
-            [self.wrapped(a, lim, locale=False) for a, lim in zip(commands, limits, strict=True)],
-            cap,
-        )
+        # The batch script exports the C locale itself and runs one `timeout` per limit.
+        seconds = [_kill_after(lim) for lim in limits]
+        plan = batch(commands, cap, seconds, timeout=self._remote_timeout)
         # The host's `timeout` ends each command at its limit + REMOTE_KILL_AFTER_S; the
         # session gets a little longer, so it ends with every command's output.
         limit = max(limits) + REMOTE_KILL_AFTER_S + 1.0
@@ -236,6 +228,8 @@ class SSHExecutor(ExecutorBase):
         parts = plan.split(out)
         if parts is None:
             return None
+        if plan.bare(out):
+            self._remote_timeout = False  # the host has no usable `timeout`: later runs bare
         return [
             # Killed by the host's `timeout -s KILL` (128 + 9): the command hit its limit.
             replace(r, exit_status=None, timed_out=True) if r.exit_status == KILLED_EXIT else r

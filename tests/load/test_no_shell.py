@@ -133,25 +133,29 @@ def check_argvs(rec: Recorder, user_texts: Sequence[str]) -> None:
                     assert i >= 4, argv  # after `sh -c SCRIPT sh`: "$1".. of a fixed script
     # The remote shell splits each command line back into exactly the argv we asked for,
     # behind fixed words only: the locale and the host-side `timeout -s KILL SECONDS`; a
-    # batch (ssh_probes.batch) is the fixed script with each command's words as its data.
-    sent: list[list[str]] = []
+    # batch (ssh_probes.batch) is the fixed scripts with each command's words as their data,
+    # one `timeout` per group of commands of the same limit.
+    commands = []
     for line in rec.remote:
         words = shlex.split(line)
         if words[:2] != ["sh", "-c"]:
-            sent.append(words)
+            assert words[:2] == ["env", "LC_ALL=C"], words
+            assert words[2:5] == ["timeout", "-s", "KILL"] and words[5].isdigit(), words
+            commands.append(words[6:])
             continue
-        assert words[2] == batch.SCRIPT and words[3] == "sh", line  # the script is fixed
-        rest = words[6:]  # after the nonce and the cap
-        while rest:
-            n = int(rest[0])
-            sent.append(rest[1 : 1 + n])
-            rest = rest[1 + n :]
-    commands = []
-    for words in sent:
-        if words[:2] == ["env", "LC_ALL=C"]:
-            words = words[2:]  # a batch sets the locale once, in its fixed script
-        assert words[:3] == ["timeout", "-s", "KILL"] and words[3].isdigit(), words
-        commands.append(words[4:])
+        # the scripts are fixed; then the nonce, the cap, the count, the groups, the mode
+        assert words[2:4] == [batch.SCRIPT, "sh"] and words[7] == batch.GROUP, line
+        assert words[9] in ("t", "b"), line
+        data = words[10:]
+        for group in words[8].split():
+            seconds, start, count = group.split(":")
+            assert seconds.isdigit(), group
+            rest = data[int(start) : int(start) + int(count)]
+            while rest:
+                kind, n = rest[1], int(rest[2])
+                argv = rest[3 : 3 + n]
+                commands.append(["sh", "-c", *argv] if kind == "e" else argv)
+                rest = rest[3 + n :]
     assert sorted(commands) == sorted(rec.argvs)
 
 
