@@ -39,14 +39,16 @@ from ssh_probes.model import CommandResult
 
 NO_DIR_EXIT = 97  # the script's own status when it could make no temporary directory
 KILLED = 137  # the status recorded for a command its group's `timeout -s KILL` ended
-# Every variable the batch and group scripts set: a command's subshell unsets them first.
-_NAMES = "nonce cap n G gs g l r p s d m o w i k j a c"
-# sh, one group of commands ("$1" dir, "$2" mode: t under `timeout`, b bare; "$3" seconds,
-# "$4" offset of the group's words in the data after "$5", "$5" their count). A command is
-# `INDEX KIND N WORD...`: KIND e = WORD1 is a script evaluated with the words after the
-# next ($0, always "sh") as "$1"..,
-# p = the words are an argv run as a program. Under a `timeout` that is not our parent
-# (busybox execs in place: it would kill only this shell) each command gets its own.
+# Every variable the batch and group scripts set: a command's shell unsets them first.
+_NAMES = "nonce cap n G gs g l r p q s ps d m o w i k j a c"
+# sh, one group of commands: "$1" dir, "$2" mode (t under `timeout`, b bare), "$3" seconds,
+# "$4" offset of the group's words in the data after "$5", "$5" their count. A command is
+# `INDEX KIND N WORD...`. KIND p: the words are an argv, run as a program. KIND e and s: the
+# words are SCRIPT [sh ARGS...], evaluated with ARGS as "$1".. by the job's own process (e:
+# it records its status from an EXIT trap on fd 9) or by a subshell of it (s: the script
+# sets traps, execs a program or uses fd 9). Under a `timeout` that is not this shell's
+# parent (busybox's runs its program in place, so it would kill only this shell), each
+# command gets its own `timeout`, as before issue 18.
 GROUP = r"""
 d=$1 m=$2 l=$3 o=$4 w=$5; shift 5; shift "$o"
 : >"$d/g$o"
@@ -55,31 +57,37 @@ if [ "$m" = t ]; then
 fi
 while [ "$w" -gt 0 ]; do
   i=$1 k=$2 n=$3; shift 3; w=$((w - 3 - n))
-  {
-    (
-      x=; if [ "$k" = e ]; then x=$1; shift; n=$((n - 1)); fi
-      if [ "$k" = e ] && [ "$n" -gt 0 ]; then shift; n=$((n - 1)); fi
-      a=; j=1; while [ "$j" -le "$n" ]; do a="$a \"\${$j}\""; j=$((j + 1)); done
-      eval "set -- $a"
-      if [ "$m" = k ]; then
-        if [ "$k" = e ]; then exec timeout -s KILL "$l" sh -c "$x" sh "$@"; fi
-        exec timeout -s KILL "$l" "$@"
-      fi
-      if [ "$k" = e ]; then unset -v @NAMES@; eval "unset -v x; $x"; exit; fi
-      unset -v @NAMES@ x; exec "$@"
-    ) >"$d/$i.o" 2>"$d/$i.e" </dev/null
-    echo "$?" >"$d/$i.s"
-  } >/dev/null 2>&1 &
+  a=; j=1; while [ "$j" -le "$n" ]; do a="$a \"\${$j}\""; j=$((j + 1)); done
+  if [ "$k" = e ] && [ "$m" != k ]; then
+    {
+      eval "set -- $a"; x=$1; shift; [ "$#" -eq 0 ] || shift
+      trap 'echo "$?" >&9' EXIT
+      unset -v @NAMES@; eval "unset -v x; $x"; exit
+    } >"$d/$i.o" 2>"$d/$i.e" 9>"$d/$i.s" </dev/null &
+  else
+    {
+      (
+        eval "set -- $a"
+        if [ "$k" != p ]; then x=$1; shift; [ "$#" -eq 0 ] || shift; fi
+        if [ "$m" = k ] && [ "$k" = p ]; then exec timeout -s KILL "$l" "$@"; fi
+        if [ "$m" = k ]; then exec timeout -s KILL "$l" sh -c "$x" sh "$@"; fi
+        if [ "$k" = p ]; then unset -v @NAMES@ x; exec "$@"; fi
+        unset -v @NAMES@; eval "unset -v x; $x"
+      ) >"$d/$i.o" 2>"$d/$i.e" </dev/null
+      echo "$?" >"$d/$i.s"
+    } >/dev/null 2>&1 &
+  fi
   shift "$n"
 done
 wait
-"""
-GROUP = GROUP.replace("@NAMES@", _NAMES)
-# sh: make the directory, start every group (under `timeout` if the host has a usable one,
-# else bare, ended by a `sleep` at the same limit), wait, record the killed, print every file
-# with one `head -v` (its headers name the private directory, which the commands' output
-# cannot guess). $1 nonce, $2 cap per stream, $3 command count, $4 the group script, $5 the
-# groups (`SECS:OFFSET:WORDS` each), $6 t (try `timeout`) or b (bare), then the data.
+""".replace("@NAMES@", _NAMES)
+# sh: make the directory, start every group under `timeout` if the host has one, wait for
+# each (a group whose `timeout` could not start it, 125-127 and no mark: busybox before 1.30
+# wants `-t SECS`, runs bare like every group of a host without `timeout`, ended by a `sleep`
+# at the same limit), record the killed, print every file with one `head -v` (its headers
+# name the private directory, which the commands' output cannot guess). $1 nonce, $2 cap per
+# stream, $3 command count, $4 GROUP, $5 the groups (`SECS:OFFSET:WORDS` each), $6 t (try
+# `timeout`) or b (bare), then the commands' words.
 SCRIPT = r"""
 export LC_ALL=C
 nonce=$1 cap=$2 n=$3 G=$4 gs=$5; shift 5
@@ -88,16 +96,22 @@ d=$(mktemp -d "${XDG_RUNTIME_DIR:-/dev/shm}/tb.XXXXXXXXXXXX" 2>/dev/null) ||
 trap 'rm -rf "$d"' EXIT
 [ "$1" = t ] && command -v timeout >/dev/null 2>&1 || : >"$d/bare"
 shift
+ps=
 for g in $gs; do
-  l=${g%%:*} g=${g#*:}
+  if [ -e "$d/bare" ]; then ps="$ps -:$g"; continue; fi
+  l=${g%%:*} q=${g#*:}
+  timeout -s KILL "$l" sh -c "$G" sh "$d" t "$l" "${q%:*}" "${q#*:}" "$@" >/dev/null 2>&1 &
+  ps="$ps $!:$g"
+done
+for q in $ps; do
+  p=${q%%:*} q=${q#*:} l=${q%%:*} q=${q#*:}
+  if [ "$p" != - ]; then
+    wait "$p"; r=$?
+    [ -e "$d/g${q%:*}" ] || [ "$r" -lt 125 ] || [ "$r" -gt 127 ] && continue
+    : >"$d/bare"
+  fi
   (
-    if [ ! -e "$d/bare" ]; then
-      timeout -s KILL "$l" sh -c "$G" sh "$d" t "$l" "${g%:*}" "${g#*:}" "$@"
-      r=$?
-      if [ -e "$d/g${g%:*}" ] || [ "$r" -lt 125 ] || [ "$r" -gt 127 ]; then exit; fi
-      : >"$d/bare"
-    fi
-    ( set -- "$d" b "$l" "${g%:*}" "${g#*:}" "$@"; eval "$G" ) &
+    ( set -- "$d" b "$l" "${q%:*}" "${q#*:}" "$@"; eval "$G" ) &
     p=$!
     { sleep "$l"; kill -KILL "$p"; } &
     s=$!
@@ -111,12 +125,24 @@ echo "@@TB$nonce $d"
 set --
 j=0
 while [ "$j" -lt "$n" ]; do
-  [ -e "$d/$j.s" ] || echo 137 >"$d/$j.s"
+  [ -s "$d/$j.s" ] || echo 137 >"$d/$j.s"
   set -- "$@" "$d/$j.o" "$d/$j.e" "$d/$j.s"; j=$((j + 1))
 done
 head -v -c "$cap" "$@" 2>/dev/null
 printf '\n@@TB%s end\n' "$nonce"
 """
+# A script whose job must be a subshell: it sets traps, uses fd 9 or replaces its shell
+# (`exec PROGRAM`; `exec` with only redirections, like `exec 2>/dev/null`, is fine).
+_REDIRECT = r"\s+\d*(?:>>|>&|<&|<>|>\||>|<)\s*[^\s;&|()<>]+"
+_EXEC_REDIRECTS_ONLY = re.compile(rf"\bexec(?:{_REDIRECT})+\s*(?:$|[;&|)\n])")
+_NEEDS_SUBSHELL = re.compile(r"\btrap\b|\b9\s*[<>]|[<>]&\s*9\b")
+
+
+def _kind(script: str) -> str:
+    if _NEEDS_SUBSHELL.search(script):
+        return "s"
+    execs = len(re.findall(r"\bexec\b", script))
+    return "e" if execs == len(_EXEC_REDIRECTS_ONLY.findall(script)) else "s"
 
 
 @dataclass(frozen=True)
@@ -162,11 +188,12 @@ class Batch:
 
 
 def _words(index: int, argv: Sequence[str]) -> list[str]:
-    """A command's words in the data: `sh -c SCRIPT [sh ARGS...]` is evaluated by its job's
-    subshell (no `sh` exec) unless the script needs a shell of its own (`$$`, `$PPID`)."""
+    """A command's words in the data: `sh -c SCRIPT [sh ARGS...]` is evaluated by its job
+    (no `sh` exec) unless the script needs a shell of its own (`$$`, `$PPID`)."""
     if list(argv[:2]) == ["sh", "-c"] and len(argv) >= 3 and list(argv[3:4]) in ([], ["sh"]):
         if not any(own in argv[2] for own in ("$$", "${$}", "PPID")):
-            return [str(index), "e", str(len(argv) - 2), *argv[2:]]  # script, [sh, "$1"..]
+            # the script, then [sh, "$1"..]
+            return [str(index), _kind(argv[2]), str(len(argv) - 2), *argv[2:]]
     return [str(index), "p", str(len(argv)), *argv]
 
 

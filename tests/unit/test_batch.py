@@ -199,8 +199,8 @@ def test_an_overrun_kills_its_group_and_keeps_the_rest(
 
 @pytest.mark.parametrize("sh", SHELLS)
 def test_probe_scripts_keep_their_shell_semantics(tmp_path: Path, sh: str) -> None:
-    """exit, exec redirections, traps, read, here-docs, set -e, "$@": as under `sh -c`, and
-    the batch's own variables are not visible to the script."""
+    """exit, exec (redirections or a program), traps, read, here-docs, set -e, "$@", fd 9: as
+    under `sh -c`, and the batch's own variables are not visible to the script."""
     names = "nonce cap n G gs g l r d m o w i k j a c x"
     env = host_path(tmp_path, sh, "coreutils")
     plan = batch(
@@ -213,9 +213,12 @@ def test_probe_scripts_keep_their_shell_semantics(tmp_path: Path, sh: str) -> No
             ["sh", "-c", "for v in " + names + '; do eval "echo $v=\\${$v-unset}"; done'],
             ["sh", "-c", 'printf "[%s]" "$0" "$@"', "sh", "$(id)", "*", ""],
             ["sh", "-c", 'read -r p _ </proc/self/stat; [ "$p" = "$$" ] && echo own'],
+            ["sh", "-c", "echo replaced; exec sh -c 'exit 6'"],
+            ["sh", "-c", "exec 9>&1; echo nine >&9; exit 5"],
+            ["sh", "-c", "exec 2>&1 >/dev/null\necho gone; echo kept >&2; false"],
         ],
         cap=4096,
-        seconds=["5"] * 8,
+        seconds=["5"] * 11,
     )
     parts = plan.split(run(plan.argv, env=env))
     assert parts is not None
@@ -227,6 +230,9 @@ def test_probe_scripts_keep_their_shell_semantics(tmp_path: Path, sh: str) -> No
     assert parts[5].stdout == "".join(f"{v}=unset\n" for v in names.split())
     assert parts[6].stdout == "[sh][$(id)][*][]"
     assert (parts[7].stdout, parts[7].exit_status) == ("own\n", 0)
+    assert (parts[8].stdout, parts[8].exit_status) == ("replaced\n", 6)
+    assert (parts[9].stdout, parts[9].exit_status) == ("nine\n", 5)
+    assert (parts[10].stdout, parts[10].exit_status) == ("kept\n", 1)
 
 
 @pytest.mark.parametrize("sh", SHELLS)
