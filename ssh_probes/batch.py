@@ -14,18 +14,19 @@ Issue 18 (host CPU): the commands are grouped by their host-side limit, and each
 in ONE `timeout -s KILL SECS sh -c GROUP` (coreutils' timeout leads its own process group
 and kills all of it on expiry, grandchildren too), not one `timeout` per command. A command
 that is itself `sh -c SCRIPT sh ARGS...` (every probe) runs with no `sh` of its own: its
-job's subshell clears the batch's variables, sets ARGS as "$1".. and evaluates SCRIPT, our
-fixed probe text carried as data (user values stay positional parameters, never evaluated).
-A script that reads `$$` or `$PPID` still gets its own `sh`, where they mean what it expects.
-A command killed with its group writes no status: the script records 137 (128 + KILL).
+job clears the batch's variables, sets ARGS as "$1".. and evaluates SCRIPT, our fixed probe
+text carried as data (user values stay positional parameters, never evaluated). A script
+that reads `$$` or `$PPID` still gets its own `sh`, where they mean what it expects. A
+command killed with its group records no status: the script records 137 (128 + KILL).
 
 Hosts without a usable `timeout`: none on PATH (`command -v`), or one that fails to start
 the group (125-127 before the group ran: busybox before 1.30 wants `-t SECS`): those groups
-run bare in the same session and the batch says so (`bare`). A `timeout` that execs in place
-(busybox) kills only the group's shell, so that group wraps each command in `timeout` again
-(today's guarantee on such hosts). When no temporary directory can be made (a full or
-read-only /tmp and /dev/shm: the very incident being triaged) the script says so and the
-caller falls back to one session per command.
+run bare in the same session, each ended at its limit by a `sleep` and a KILL of the group's
+shell (its commands outlive it there, as bare commands did before), and the batch says so
+(`bare`). A `timeout` that execs in place (busybox's) kills only the group's shell, so that
+group wraps each command in `timeout` again (the guarantee such hosts had before). When no
+temporary directory can be made (a full or read-only /tmp and /dev/shm: the very incident
+being triaged) the script says so and the caller falls back to one session per command.
 """
 
 from __future__ import annotations
