@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from commands.targets import Targets, parse_targets
 from ssh_probes.errors import ConfigError
 
@@ -122,6 +120,8 @@ def load_policy(path: Path | None, admins: Iterable[str] = ()) -> Policy:
     """The policy at `path`, or the open default (admins only for changes) when None."""
     if path is None:
         return Policy(rules=None, admins=frozenset(admins))
+    import yaml  # only with a policy file: `triagebot dig` without one does not load it
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
