@@ -1,19 +1,22 @@
 """`triagebot dig ...` without Typer, pydantic-settings or SQLAlchemy, when nothing needs them.
 
 The full path (bot.cli.typer_app -> bot.commands.dig -> bot.service.dig_name) imports Typer,
-pydantic-settings and SQLAlchemy's ORM before the first DNS question: ~0.8 s of a ~1 s run on
-a slow machine. Here, for the default SQLite store at the head revision:
+pydantic-settings and SQLAlchemy's ORM before the first DNS question (~1.4 s of a ~2 s
+process on a slow 2-core machine). Here, for the default SQLite store at the head revision:
 
 - the settings are read without pydantic when the environment sets none of them (besides
-  TRIAGEBOT_DATABASE_URL): they are then the documented defaults (tests/integration/
-  test_dig_fast.py compares them with load_settings()); any TRIAGEBOT_* variable -> the real
-  settings (load_settings, with its validation and its errors);
+  TRIAGEBOT_DATABASE_URL; Slack's tokens are not dig's and cannot fail validation): they
+  are then the documented defaults (tests/integration/test_cli_fast_path.py compares them
+  with load_settings()); any TRIAGEBOT_* variable -> load_settings() itself, with its
+  validation and its errors;
 - the words are checked by dig.parse, the --from host read by bot.store.quick, the guard
   built by bot.target_policy, and dig.run asks everything, as bot.service.dig_name does;
 - the run is redacted, diffed and stored like bot.service.record, through
   bot.store.quick_runs (stdlib sqlite3, one transaction); when that cannot store it (the
   schema moved, a SQLite error) the ORM path records the same report, so its own errors
-  are the ones reported.
+  are the ones reported. The store's imports are then stdlib sqlite3 and ~10 ms of ours:
+  importing them on a thread while the questions run (as triage does with the ORM) was
+  measured and gained nothing here (the questions keep the one interpreter busy).
 
 Anything else returns False before a question is asked and the full CLI runs as before.
 """
@@ -99,8 +102,10 @@ def record_quick(url: str, report: Report, settings: Settings, who: Who) -> Repo
         rows = run_rows(report, settings.raw_output_store_bytes, who.source, who.requested_by,
                         who.channel)  # fmt: skip
         run_id = save(conn, rows)
-    except sqlite3.Error:
-        return None  # rolled back: nothing of this run is stored
+    except (sqlite3.Error, TypeError, ValueError):
+        # Rolled back: nothing of this run is stored. The ORM path then records it, and
+        # what fails there fails as it always did (StoreError, one line).
+        return None
     finally:
         conn.close()
     return None if run_id is None else report.with_run(run_id, changes)

@@ -266,7 +266,25 @@ def test_dig_is_run_and_stored_without_orm(db: str, bind_lab: BindLab) -> None:
     assert b["changes"]["still"] == sorted({f["code"] for f in a["findings"]})
     text = run("bot.entry", db, *args)  # the terminal rendering, as the full path prints it
     assert text.returncode == 0 and "www.split.test" in text.stdout
+    # A setting in the environment: pydantic-settings reads it, the store is still sqlite3's.
+    tuned = run("bot.entry", db, *args, "--json", importtime=True, dns_timeout_s="1.5")
+    assert tuned.returncode == 0 and "pydantic_settings" in imported(tuned)
+    assert not {"sqlalchemy", "typer"} & imported(tuned)
     history = run("bot.cli", db, "history", "www.split.test", "--json")
     assert [r["run_id"] for r in json.loads(history.stdout)] == [
-        b["run_id"] + 1, b["run_id"], a["run_id"]
+        b["run_id"] + 2, b["run_id"] + 1, b["run_id"], a["run_id"]
     ]  # fmt: skip
+
+
+def test_dig_from_a_host_is_the_full_paths(db: str, bind_lab: BindLab) -> None:
+    """--from local: the same results and findings as the full path (the lookup runs here)."""
+    args = ("dig", "www.split.test", f"@{bind_lab['ns1'].address}:{bind_lab.port}",
+            "--from", "local", "--json")  # fmt: skip
+    full, fast = run("bot.cli", db, *args), run("bot.entry", db, *args, importtime=True)
+    assert full.returncode == fast.returncode == 0, error_line(fast)
+    assert not {"sqlalchemy", "typer", "pydantic_settings"} & imported(fast)
+    a, b = json.loads(full.stdout), json.loads(fast.stdout)
+    assert [r["probe"] for r in b["results"]] == [r["probe"] for r in a["results"]]
+    assert "dig:from local" in [r["probe"] for r in b["results"]]
+    assert [f["code"] for f in b["findings"]] == [f["code"] for f in a["findings"]]
+    assert b["changes"]["previous_run_id"] == a["run_id"]
