@@ -264,8 +264,9 @@ def test_dig_is_run_and_stored_without_orm(db: str, bind_lab: BindLab) -> None:
     assert b["run_id"] == a["run_id"] + 1
     assert b["changes"]["previous_run_id"] == a["run_id"]
     assert b["changes"]["still"] == sorted({f["code"] for f in a["findings"]})
-    text = run("bot.entry", db, *args)  # the terminal rendering, as the full path prints it
+    text = run("bot.entry", db, *args, importtime=True)  # the terminal rendering
     assert text.returncode == 0 and "www.split.test" in text.stdout
+    assert "rich" in imported(text) and not (DIG_NEVER - {"rich"}) & imported(text)
     # A setting in the environment: pydantic-settings reads it, the store is still sqlite3's.
     tuned = run("bot.entry", db, *args, "--json", importtime=True, dns_timeout_s="1.5")
     assert tuned.returncode == 0 and "pydantic_settings" in imported(tuned)
