@@ -40,7 +40,11 @@ def synthetic() -> Report:
             "dig:A@127.0.0.1:53",
             "local",
             True,
-            {"answers": [{"type": "A", "value": "192.0.2.1", "ttl": 60}], "note": f"key {SECRET}"},
+            {
+                "answers": [{"type": "A", "value": "192.0.2.1", "ttl": 60}],
+                "note": f"key {SECRET}",
+                "display": "bücher.例え.jp",
+            },
             duration_ms=3,
             area="dns",
             raw="x" * 300,
