@@ -4,6 +4,7 @@ Run as root from the repository root:
 
     .venv/bin/python -m bench.cli_startup [--runs 10] [--old-ref main]
 
+(`dig --help` is timed too: the dig fast path leaves --help to the full CLI.)
 The old code is `git archive` of --old-ref unpacked in a temporary directory and run with
 `python -m bot.cli` from there (this virtualenv's packages, that tree's code); the new code
 is this tree run the way the `triagebot` executable runs it (`python -m bot.entry`). Both use
@@ -83,6 +84,7 @@ def main() -> None:
             )  # fmt: skip
             cases = {
                 "--help": (["--help"], {0}),
+                "`dig --help`": (["dig", "--help"], {0}),
                 "usage error (`triage` alone)": (["triage"], {2}),
                 "`triage nosuchhost`": (["triage", "nosuchhost"], {2}),
                 "`triage HOST --json` (1 s window)": (["triage", host.name, "--json"], {0}),

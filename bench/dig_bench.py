@@ -2,7 +2,7 @@
 
 Run as root from the repository root:
 
-    .venv/bin/python -m bench.dig_bench [--runs 20]
+    .venv/bin/python -m bench.dig_bench [--runs 20] [--old-ref main]
 
 The DNS lab of tests/lab/bind.py (named processes on 127.x addresses on lo) serves
 `split.test` from two name servers. The question is www.split.test asked of the recursive
@@ -10,6 +10,10 @@ resolver and of ns1: triagebot's `commands.dig.run` in-process and the whole `tr
 process, vs the 18 `dig` runs a person would type (8 types at each of the 2 resolvers, then
 SOA at each of the zone's 2 name servers). Per-query times are compared with dig's own
 "Query time" for the same question to the same server.
+
+The whole process is run the way the `triagebot` executable runs it (`python -m bot.entry`).
+With --old-ref, the same process of that revision (`git archive` in a temporary directory,
+this virtualenv's packages, its own database) is timed in the same run, alternating.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ NAME, ZONE = "www.split.test", "split.test"
 QUERY_TIME = re.compile(r";; Query time: (\d+) msec")
 CLI_BUDGET_S = 0.350
 ORIGINAL_FREE_PORT = bind._free_port
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _port(addresses: list[str]) -> int:
@@ -101,13 +106,14 @@ def in_process(lab: bind.BindLab) -> tuple[float, dict[str, float]]:
     return elapsed, times
 
 
-def cli_once(lab: bind.BindLab, env: dict[str, str]) -> float:
-    """The whole `triagebot dig NAME @resolver @ns1 --json` process; seconds."""
+def cli_once(lab: bind.BindLab, env: dict[str, str], tree: Path = ROOT) -> float:
+    """The whole `triagebot dig NAME @resolver @ns1 --json` process of `tree`; seconds."""
     servers = [f"@{lab[r].address}:{lab.port}" for r in ("resolver", "ns1")]
+    module = "bot.entry" if (tree / "bot" / "entry.py").is_file() else "bot.cli"
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "dig", NAME, *servers, "--json"],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
+        [sys.executable, "-m", module, "dig", NAME, *servers, "--json"],
+        cwd=tree, env=env, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
     try:
@@ -119,16 +125,34 @@ def cli_once(lab: bind.BindLab, env: dict[str, str]) -> float:
     return elapsed
 
 
-def measure(lab: bind.BindLab, runs: int) -> dict[str, Any]:
-    """Warm-up, then --runs of each; the figures."""
+def old_tree(ref: str, into: Path) -> str:
+    """`git archive` of `ref` unpacked in `into`; its short commit."""
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True)
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return commit
+
+
+def measure(lab: bind.BindLab, runs: int, old: Path | None = None) -> dict[str, Any]:
+    """Warm-up, then --runs of each; the figures (the old tree's CLI too, when given)."""
     sequential_dig(lab)
     in_process(lab)
     seq = [sequential_dig(lab) for _ in range(runs)]
     ours = [in_process(lab) for _ in range(runs)]
+    cli, cli_old = [], []
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/b.db"}
-        cli_once(lab, env)
-        cli = [cli_once(lab, env) for _ in range(runs)]
+        env_old = {**env, "TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/old.db"}
+        for i in range(runs + 1):  # the first round creates the databases (a warm-up)
+            t = cli_once(lab, env)
+            if i:
+                cli.append(t)
+            if old is not None:
+                t = cli_once(lab, env_old, old)
+                if i:
+                    cli_old.append(t)
     slowest = statistics.median(max(t.values()) for _, t in ours)
     keys = sorted(ours[0][1])
     per_query = {
@@ -139,6 +163,11 @@ def measure(lab: bind.BindLab, runs: int) -> dict[str, Any]:
         for k in keys
     }
     in_s = statistics.median(e for e, _ in ours)
+    seq_s = statistics.median(t for t, _, _ in seq)
+    old_figures = {
+        "cli_process_old": record.summary(cli_old),
+        "ratio_sequential_dig_to_cli_old": seq_s / statistics.median(cli_old),
+    } if cli_old else {}  # fmt: skip
     return {
         "in_process": record.summary([e for e, _ in ours]),
         "cli_process": record.summary(cli),
@@ -151,6 +180,7 @@ def measure(lab: bind.BindLab, runs: int) -> dict[str, Any]:
         "ratio_sequential_dig_to_cli": statistics.median(t for t, _, _ in seq)
         / statistics.median(cli),
         "per_query": per_query,
+        **old_figures,
     }
 
 
@@ -158,6 +188,7 @@ def main() -> None:
     """Start the DNS lab, measure, clean up, record, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--old-ref", help="also time this revision's CLI process (e.g. main)")
     args = parser.parse_args()
     load0, busy0 = record.loadavg(), record.busy()
     bind._free_port = _port  # named on port 53 when possible (see _port)
@@ -167,9 +198,11 @@ def main() -> None:
     held: list[socket.socket] = []
     try:
         with tempfile.TemporaryDirectory(prefix="tbl-bench-bind-") as tmp:
+            old = Path(tmp) / "old" if args.old_ref else None
+            old_commit = old_tree(args.old_ref, old) if args.old_ref and old else None
             lab, held = bind.start(Path(tmp), base)
             bind.wait_ready(lab)
-            figures = measure(lab, args.runs)
+            figures = measure(lab, args.runs, old)
             port = lab.port
             bind.stop(lab, held)
             lab = None
@@ -181,14 +214,16 @@ def main() -> None:
         "dig_bench",
         {
             "parameters": {"runs": args.runs, "name": NAME, "types": list(dig.DEFAULT_TYPES),
-                           "resolvers": ["resolver", "ns1"], "port": port},
+                           "resolvers": ["resolver", "ns1"], "port": port,
+                           "old_ref": f"{args.old_ref} ({old_commit})" if args.old_ref else None},
             "loadavg_before": load0, "loadavg_after": record.loadavg(), "busy_before": busy0,
             **figures,
         },
     )  # fmt: skip
     rows = [
         {"work": k, **{m: figures[k][m] for m in ("median_s", "min_s", "max_s")}}
-        for k in ("in_process", "cli_process", "sequential_dig")
+        for k in ("in_process", "cli_process", "cli_process_old", "sequential_dig")
+        if k in figures
     ]
     print(record.table(rows, ["work", "median_s", "min_s", "max_s"]))
     print(
@@ -197,6 +232,7 @@ def main() -> None:
         f"{figures['one_dig_process_s'] * 1000:.1f} ms; sequential/in-process "
         f"{figures['ratio_sequential_dig_to_in_process']:.1f}x, sequential/CLI "
         f"{figures['ratio_sequential_dig_to_cli']:.2f}x"
+        + (f" (old CLI {figures['ratio_sequential_dig_to_cli_old']:.2f}x)" if args.old_ref else "")
     )
     qrows = [{"query": k, **v} for k, v in figures["per_query"].items()]
     print(record.table(qrows, ["query", "ours_ms", "dig_ms"]))

@@ -1,9 +1,10 @@
-"""The `triagebot` executable's first step: answer an unknown host before loading the CLI.
+"""The `triagebot` executable's first step: answer without loading the CLI when it can.
 
 Typer (with the pydantic it coerces parameters with), the settings, SQLAlchemy and asyncssh
 cost 0.2-0.6 s of start-up. `triagebot triage nosuchhost` needs none of them: the argv is
 checked here with the standard library, the host looked up in SQLite read-only
 (bot.store.quick), and only when that cannot answer does the full CLI (bot.cli) run.
+`triagebot dig ...` likewise runs and is stored without them (bot.cli.dig_fast).
 """
 
 from __future__ import annotations
@@ -65,17 +66,11 @@ def triage_registered(host: str, as_json: bool) -> bool:
     loader.start()
     report = asyncio.run(triage.run(target, options, guard=guard))
     loader.join()
-    from bot.cli.common import print_json, with_store
+    from bot.cli.common import with_store
+    from bot.cli.output import print_report
 
     stored = with_store(lambda store, s: record(store, report, s, who))
-    if as_json:
-        print_json(stored.as_dict())
-    else:
-        from rich.console import Console
-
-        from bot.render.terminal import render
-
-        Console().print(render(stored))
+    print_report(stored, as_json)
     return True
 
 
@@ -84,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     host = triage_host_word(args)
     try:
+        if args[:1] == ["dig"]:
+            from bot.cli.dig_fast import dig_words, run_dig
+
+            words = dig_words(args)
+            if words is not None and run_dig(words, "--json" in args):
+                return 0
         error = None
         if host is not None:
             from bot.store.quick import unknown_host

@@ -8,8 +8,12 @@ built-in refusals (cloud metadata, link-local).
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from typing import TYPE_CHECKING
+
 from commands.target_guard import Guard
+
+if TYPE_CHECKING:  # pydantic-settings: `triagebot dig` reads its settings without it
+    from bot.settings import Settings
 
 AT_THE_MACHINE = frozenset({"cli", "console"})
 

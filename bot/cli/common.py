@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from bot.cli.output import print_json as print_json
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -37,8 +37,3 @@ def with_store(work: Callable[[Store, Settings], Awaitable[T]], migrate: bool = 
             await store.close()
 
     return asyncio.run(go())
-
-
-def print_json(data: Any) -> None:
-    """JSON on stdout, one document."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

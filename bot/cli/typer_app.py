@@ -11,12 +11,12 @@ import typer
 from bot.cli.common import WORDS, JsonFlag, print_json, with_store
 from bot.cli.digest import digest_app, scheduler_app
 from bot.cli.hosts import hosts_app
+from bot.cli.output import print_report
 from ssh_probes.errors import TriagebotError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store.db import Store
-    from commands.report import Report
 
 app = typer.Typer(
     help="Incident triage from the terminal: hosts over SSH, DNS, HTTP.",
@@ -30,18 +30,6 @@ app.add_typer(hosts_app, name="hosts")
 app.add_typer(db_app, name="db")
 app.add_typer(digest_app, name="digest")
 app.add_typer(scheduler_app, name="scheduler")
-
-
-def print_report(report: Report, as_json: bool) -> None:
-    """A report as JSON or rendered for the terminal."""
-    if as_json:
-        print_json(report.as_dict())
-        return
-    from rich.console import Console
-
-    from bot.render.terminal import render
-
-    Console().print(render(report))
 
 
 @app.command()

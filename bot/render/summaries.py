@@ -1,27 +1,22 @@
 """Short human lines for each probe's facts, shared by every renderer.
 
 The host probes' lines are declared with their check (ssh_probes.checks); this adds the
-commands' own results (dig, http, curl, the bot's TLS handshakes, digests).
+commands' own results (dig, http, curl, the bot's TLS handshakes, digests), which win over a
+host check's of the same name. The host checks (every probe module, ~0.1 s of imports) are
+loaded only for a result that is not the commands' own, so a dig renders without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from bot.render.kernel_lines import tls_lines
 from commands.dns.summary import dig_lines
-from ssh_probes.checks import SUMMARIES as HOST_SUMMARIES
-from ssh_probes.checks.lines import connections_lines, disk_lines, docker_lines
 from ssh_probes.model import Facts, ProbeResult
 
-__all__ = [
-    "SUMMARIES",
-    "connections_lines",
-    "disk_lines",
-    "docker_lines",
-    "http_lines",
-    "summarize",
-]
+__all__ = ["OWN_SUMMARIES", "all_summaries", "http_lines", "summarize"]
+Summary = Callable[[Facts], list[str]]
 
 _PHASES = ("dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "transfer_ms", "total_ms")
 
@@ -46,8 +41,7 @@ def http_lines(facts: Facts) -> list[str]:
     return lines
 
 
-SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
-    **HOST_SUMMARIES,
+OWN_SUMMARIES: dict[str, Summary] = {
     "dig": dig_lines,
     "http": http_lines,
     "curl": http_lines,
@@ -56,11 +50,20 @@ SUMMARIES: dict[str, Callable[[Facts], list[str]]] = {
 }
 
 
+@cache
+def all_summaries() -> dict[str, Summary]:
+    """Probe name -> its lines: every host check's, then the commands' own."""
+    from ssh_probes.checks import SUMMARIES as HOST_SUMMARIES
+
+    return {**HOST_SUMMARIES, **OWN_SUMMARIES}
+
+
 def summarize(result: ProbeResult) -> list[str]:
     """Lines describing one probe result; failures say why."""
     if not result.ok:
         return [f"probe failed: {result.error}"]
-    fn = SUMMARIES.get(result.probe.split(":", 1)[0])
+    name = result.probe.split(":", 1)[0]
+    fn = OWN_SUMMARIES.get(name) or all_summaries().get(name)
     try:
         return fn(result.facts) if fn else [f"{k}: {v}" for k, v in result.facts.items()]
     except (KeyError, TypeError, ValueError, ZeroDivisionError):

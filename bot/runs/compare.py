@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.hosts import HostRepo
-from bot.store.runs import PastRun, RunRepo
+from bot.store.run_rows import PastRun
+from bot.store.runs import RunRepo
 from commands.fleet.compare import Member, compare
 from commands.hosts import HostSpec
 from commands.report import Report

@@ -1,5 +1,5 @@
 """Area differ for DNS answers (registered in bot.runs.history); the host checks' are in
-ssh_probes.checks.differs, re-exported here.
+ssh_probes.checks.differs (not imported here: a dig's diff needs none of the host checks).
 
 Each is a pure function of (before, now) facts of one probe and returns {} when nothing
 worth saying changed.
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssh_probes.checks.differs import connections_diff
-
 Facts = dict[str, Any]
 
-__all__ = ["connections_diff", "dns_diff", "dns_text"]
+__all__ = ["dns_diff", "dns_text"]
 
 
 def _answers(facts: Facts) -> dict[tuple[str, str], int]:

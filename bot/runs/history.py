@@ -8,25 +8,40 @@ that moved, the run's status. Each area differ is a pure function of (before, no
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from bot.runs.differs import dns_diff
-from bot.store.runs import PastRun
+from bot.store.run_rows import PastRun
 from commands.report import Changes, Report
-from ssh_probes.checks import DIFFERS as HOST_DIFFERS
 
 Facts = dict[str, Any]
+Differ = Callable[[Facts, Facts], dict[str, Any]]
+# The bot's own differs. A report whose every probe is `dig:...` needs no other: no host
+# check names a differ `dig...` (tests/unit/test_checks.py), so `triagebot dig` does not
+# import the host checks (every probe module, ~0.1 s) to diff.
+OWN_DIFFERS: dict[str, Differ] = {
+    "dig": dns_diff,  # every dig:TYPE@resolver result (looked up by the part before ":")
+}
 
 
 def _codes(pairs: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(sorted({code for code, _host in pairs}))
 
 
-# probe name -> differ; areas without one are not compared (their findings still are).
-DIFFERS: dict[str, Callable[[Facts, Facts], dict[str, Any]]] = {
-    **HOST_DIFFERS,
-    "dig": dns_diff,  # every dig:TYPE@resolver result (looked up by the part before ":")
-}
+@cache
+def all_differs() -> dict[str, Differ]:
+    """Probe name -> differ; areas without one are not compared (their findings still are)."""
+    from ssh_probes.checks import DIFFERS as HOST_DIFFERS
+
+    return {**HOST_DIFFERS, **OWN_DIFFERS}
+
+
+def differs_for(report: Report) -> dict[str, Differ]:
+    """The differs `report` can need: the bot's own for a dig, else every one."""
+    if all(r.probe.startswith("dig:") for r in report.results):
+        return OWN_DIFFERS
+    return all_differs()
 
 
 def diff(report: Report, previous: PastRun | None) -> Changes:
@@ -36,10 +51,11 @@ def diff(report: Report, previous: PastRun | None) -> Changes:
         return Changes(since=None, previous_run_id=None, new=_codes(now))
     before = set(previous.finding_codes)
     areas: dict[str, Any] = {}
+    differs = differs_for(report)
     if previous.status != report.status:
         areas["status"] = {"before": previous.status, "now": report.status}
     for result in report.results:
-        differ = DIFFERS.get(result.probe) or DIFFERS.get(result.probe.split(":", 1)[0])
+        differ = differs.get(result.probe) or differs.get(result.probe.split(":", 1)[0])
         old = previous.facts.get(result.probe)
         if differ is None or old is None or not result.ok:
             continue

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -54,6 +55,7 @@ def unknown_host_message(name: str, registered: list[str]) -> str:
     return f"unknown host {name!r}; registered: {known}"
 
 
+@cache
 def head_revision() -> str:
     """The newest migration's revision: the file names start with it (0006_alerts.py)."""
     return max(p.name[:4] for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,24 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.store.db import Store
-from bot.store.disk_points import inodes_by_mount, use_by_mount
 from bot.store.models import DiskPointRow, FindingRow, ProbeResultRow, RunRow
+from bot.store.run_rows import PastRun, run_rows
 from commands.report import Report
 from ssh_probes.errors import StoreError
-from ssh_probes.redact import redact, redact_data
 
 log = logging.getLogger("triagebot.store")
-
-
-@dataclass(frozen=True)
-class PastRun:
-    """The parts of a stored run that a diff needs."""
-
-    run_id: int
-    started_at: datetime
-    status: str
-    finding_codes: frozenset[tuple[str, str]]
-    facts: dict[str, Any] = field(default_factory=dict)  # probe name -> facts (ok results)
 
 
 @dataclass(frozen=True)
@@ -76,12 +64,6 @@ def _connection_lost(store: Store, exc: StoreError) -> bool:
     if sqlstate[:2] in ("08", "57"):
         return True
     return isinstance(cause, OSError | InterfaceError | OperationalError)
-
-
-def _cap(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[... {len(text) - limit} more characters not stored]"
 
 
 class RunRepo:
@@ -140,50 +122,11 @@ class RunRepo:
     async def _save_once(
         self, report: Report, source: str, requested_by: str | None, channel: str | None
     ) -> int:
-        run = RunRow(
-            command=report.command,
-            target=report.target,
-            status=report.status,
-            started_at=report.started_at,
-            duration_ms=report.duration_ms,
-            source=source,
-            requested_by=requested_by,
-            channel=channel,
-            error="",
-        )
-        run.results = [
-            ProbeResultRow(
-                probe=r.probe,
-                area=r.area,
-                host=r.host,
-                ok=r.ok,
-                facts=redact_data(r.facts),
-                error=redact(r.error),
-                duration_ms=r.duration_ms,
-                raw=_cap(redact(r.raw), self.raw_limit),
-                truncated=r.truncated or len(r.raw) > self.raw_limit,
-            )
-            for r in report.results
-        ]
-        run.findings = [
-            FindingRow(
-                code=f.code,
-                severity=f.severity,
-                title=redact(f.title),
-                detail=redact(f.detail),
-                evidence=redact_data(dict(f.evidence)),
-                suggestion=redact(f.suggestion),
-                host=f.host,
-            )
-            for f in report.findings
-        ]
-        run.disk_points = [
-            DiskPointRow(
-                host=r.host, at=report.started_at, use_pct=use, inode_pct=inodes_by_mount(r.facts)
-            )
-            for r in report.results
-            if r.probe == "disk" and r.ok and (use := use_by_mount(r.facts))
-        ]
+        rows = run_rows(report, self.raw_limit, source, requested_by, channel)
+        run = RunRow(**rows.run)
+        run.results = [ProbeResultRow(**r) for r in rows.results]
+        run.findings = [FindingRow(**f) for f in rows.findings]
+        run.disk_points = [DiskPointRow(**d) for d in rows.disk_points]
         async with self.store.session() as session:
             session.add(run)
             await session.flush()

@@ -11,10 +11,11 @@ the host's own numbers and paths); the catalog holds the general entry shown by
 
 from __future__ import annotations
 
+from functools import cache
+
 from commands.dns import codes as dns_codes
 from commands.fleet import codes as fleet_codes
 from commands.web import codes as web_codes
-from ssh_probes.checks import CODES as HOST_CODES
 from ssh_probes.codes import Code
 
 Entry = Code  # the name the catalog's readers have always used
@@ -30,14 +31,32 @@ def _assemble(*groups: tuple[Code, ...]) -> dict[str, Code]:
     return catalog
 
 
-CATALOG: dict[str, Code] = _assemble(
-    HOST_CODES, dns_codes.CODES, web_codes.CODES, fleet_codes.CODES
-)
+# The commands' own codes (a few host codes among them: the same Code objects). An entry
+# found here is the catalog's own; the host checks' codes (ssh_probes.checks, every probe
+# module: ~0.1 s of imports) are assembled only when a lookup or a listing needs them, so
+# rendering a dig or an http report does not load them.
+COMMAND_CODES: dict[str, Code] = _assemble(dns_codes.CODES, web_codes.CODES, fleet_codes.CODES)
+
+
+@cache
+def catalog() -> dict[str, Code]:
+    """Every code: the host checks', then the commands' (a code declared twice raises)."""
+    from ssh_probes.checks import CODES as HOST_CODES
+
+    return _assemble(HOST_CODES, dns_codes.CODES, web_codes.CODES, fleet_codes.CODES)
+
+
+def __getattr__(name: str) -> dict[str, Code]:
+    """`CATALOG`: the whole catalog, assembled on first use."""
+    if name == "CATALOG":
+        return catalog()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def entry(code: str) -> Code | None:
     """The catalog entry for `code`, if there is one."""
-    return CATALOG.get(code.strip().lower())
+    key = code.strip().lower()
+    return COMMAND_CODES.get(key) or catalog().get(key)
 
 
 def render(code: Code) -> str:
@@ -48,5 +67,5 @@ def render(code: Code) -> str:
 def near(word: str, limit: int = 5) -> list[str]:
     """Catalogued codes that start with or contain `word`, for a 'did you mean' line."""
     w = word.strip().lower()
-    starts = [c for c in CATALOG if c.startswith(w)]
-    return (starts or [c for c in CATALOG if w and w in c])[:limit]
+    starts = [c for c in catalog() if c.startswith(w)]
+    return (starts or [c for c in catalog() if w and w in c])[:limit]

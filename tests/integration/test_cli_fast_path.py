@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.dig_fast import DigSettings, dig_words
 from bot.entry import triage_host_word
+from bot.settings import load_settings
 from bot.store.db import HEAD_REVISION, Store
 from bot.store.hosts import HostRepo
 from bot.store.quick import head_revision, registered_names, unknown_host
 from commands.hosts import HostSpec
 from ssh_probes.errors import InputError
+from tests.lab.bind import BindLab
 from tests.lab.netns import LabHost
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +46,11 @@ async def db(tmp_path: Path) -> str:
 
 
 def run(
-    module: str, url: str, *args: str, importtime: bool = False
+    module: str, url: str, *args: str, importtime: bool = False, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_"))}
     env["TRIAGEBOT_DATABASE_URL"] = url
+    env.update({f"TRIAGEBOT_{k.upper()}": v for k, v in settings.items()})
     flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
         [sys.executable, *flags, "-m", module, *args],
@@ -141,3 +145,147 @@ def test_registered_host_triage_is_stored_like_the_full_path(
     assert "sqlalchemy" in fast.stderr
     history = run("bot.cli", url, "history", lab_host.name, "--json")
     assert [r["run_id"] for r in json.loads(history.stdout)][:2] == [b["run_id"], a["run_id"]]
+
+
+# What `triagebot dig` must not load: the full CLI (Typer, pydantic-settings), the ORM and
+# migrations, SSH, HTTP, the policy's YAML, Slack, the host checks, and rich for --json.
+DIG_NEVER = {"sqlalchemy", "alembic", "typer", "pydantic", "pydantic_settings", "asyncssh",
+             "httpx", "yaml", "slack_sdk", "aiohttp", "ssh_probes.checks", "rich"}  # fmt: skip
+
+
+def imported(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    lines = proc.stderr.splitlines()
+    return {ln.split("|")[-1].strip() for ln in lines if ln.startswith("import time:")}
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The last stderr line that is not -X importtime's."""
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("import time:")]
+    return lines[-1] if lines else ""
+
+
+def test_dig_argv_shapes() -> None:
+    assert dig_words(["dig", "example.com", "--json"]) == ["example.com"]
+    assert dig_words(["dig", "--json", "example.com", "A", "@1.1.1.1", "--trace"]) == [
+        "example.com", "A", "@1.1.1.1", "--trace"
+    ]  # fmt: skip
+    assert dig_words(["dig", "x", "--from", "db-1"]) == ["x", "--from", "db-1"]
+    assert dig_words(["dig", "x", "--from=db-1"]) == ["x", "--from=db-1"]
+    for other in (["dig", "--help"], ["dig", "x", "--"], ["dig", "x", "-t"], ["dig", "x",
+                  "--json=1"], ["dig", "-oProxyCommand=x"], ["triage", "x"], []):  # fmt: skip
+        assert dig_words(other) is None, other
+
+
+def test_dig_settings_defaults_are_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.upper().startswith(("TRIAGEBOT_", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TRIAGEBOT_DATABASE_URL", "sqlite+aiosqlite:////tmp/x.db")
+    settings, quick = load_settings(), DigSettings("sqlite+aiosqlite:////tmp/x.db")
+    for name in DigSettings.__dataclass_fields__:
+        assert getattr(quick, name) == getattr(settings, name), name
+    assert quick.admin_ids() == settings.admin_ids()
+
+
+@pytest.mark.parametrize(
+    ("args", "fast"),
+    [
+        (("dig", "exa;mple.com"), True),
+        (("dig", "a" * 64 + ".com"), True),
+        (("dig", "example.test", "@999.1.1.1"), True),
+        (("dig", "example.test", "@127.0.0.1:0"), True),
+        (("dig", "example.test", "--from", "nope"), True),
+        (("dig", "example.test", "--from=NOPE", "--json"), True),
+        (("dig", "example.test", "--from"), True),
+        (("dig", "example.test", "--from", "bad$name"), True),
+        (("dig",), True),
+        (("dig", "a.test", "b.test"), True),
+        (("dig", "-oProxyCommand=x"), False),  # an option dig.parse refuses: the full path
+        (("dig", "example.test", "--json=1"), False),  # Typer's own error
+        (("dig", "example.test", "--trace", "--bogus"), False),
+    ],
+)
+def test_dig_errors_are_the_full_paths(db: str, args: tuple[str, ...], fast: bool) -> None:
+    full = run("bot.cli", db, *args)
+    quick = run("bot.entry", db, *args, importtime=True)
+    assert full.returncode == quick.returncode == 2
+    assert full.stdout == quick.stdout == ""
+    assert error_line(quick) == full.stderr.splitlines()[-1]
+    if fast:
+        assert error_line(quick).startswith("error: ")
+        assert not DIG_NEVER & imported(quick)
+    else:
+        assert "typer" in imported(quick)
+
+
+def test_dig_help_and_bad_settings_take_the_full_path(db: str) -> None:
+    full, quick = run("bot.cli", db, "dig", "--help"), run("bot.entry", db, "dig", "--help")
+    assert quick.returncode == full.returncode == 0 and quick.stdout == full.stdout
+    full = run("bot.cli", db, "dig", "example.test", dns_timeout_s="abc")
+    quick = run("bot.entry", db, "dig", "example.test", importtime=True, dns_timeout_s="abc")
+    assert quick.returncode == full.returncode == 2
+    assert error_line(quick) == full.stderr.strip()
+    assert error_line(quick).startswith("error: TRIAGEBOT_DNS_TIMEOUT_S:")
+
+
+def test_dig_on_a_store_behind_takes_the_full_path(tmp_path: Path) -> None:
+    """The full path migrates the store, then runs and records the dig."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    subprocess.run(
+        [sys.executable, "-c", "import asyncio; from bot.store.db import Store; "
+         f"s = Store({url!r}); asyncio.run(s.upgrade('0005')); asyncio.run(s.close())"],
+        cwd=ROOT, check=True, timeout=60,
+    )  # fmt: skip
+    # Port 9 (discard) on loopback: nothing answers, a dns.timeout, quickly.
+    out = run("bot.entry", url, "dig", "example.test", "@127.0.0.1:9", "--json",
+              importtime=True, dns_timeout_s="0.2")  # fmt: skip
+    assert out.returncode == 0, error_line(out)
+    assert {"sqlalchemy", "typer"} <= imported(out)
+    assert json.loads(out.stdout)["run_id"] == 1
+    conn = sqlite3.connect(url.split(":///", 1)[1])
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
+    conn.close()
+
+
+def test_dig_is_run_and_stored_without_orm(db: str, bind_lab: BindLab) -> None:
+    """The same report as the full path's, stored in the same store and diffed with it."""
+    args = ("dig", "www.split.test", f"@{bind_lab['ns1'].address}:{bind_lab.port}")
+    full = run("bot.cli", db, *args, "--json")
+    fast = run("bot.entry", db, *args, "--json", importtime=True)
+    assert full.returncode == fast.returncode == 0, error_line(fast)
+    assert not DIG_NEVER & imported(fast)
+    a, b = json.loads(full.stdout), json.loads(fast.stdout)
+    same = ("command", "target", "status", "redacted")
+    assert {k: b[k] for k in same} == {k: a[k] for k in same}
+    assert [(f["code"], f["title"]) for f in b["findings"]] == [
+        (f["code"], f["title"]) for f in a["findings"]
+    ]
+    assert [r["probe"] for r in b["results"]] == [r["probe"] for r in a["results"]]
+    assert b["run_id"] == a["run_id"] + 1
+    assert b["changes"]["previous_run_id"] == a["run_id"]
+    assert b["changes"]["still"] == sorted({f["code"] for f in a["findings"]})
+    text = run("bot.entry", db, *args, importtime=True)  # the terminal rendering
+    assert text.returncode == 0 and "www.split.test" in text.stdout
+    assert "rich" in imported(text) and not (DIG_NEVER - {"rich"}) & imported(text)
+    # A setting in the environment: pydantic-settings reads it, the store is still sqlite3's.
+    tuned = run("bot.entry", db, *args, "--json", importtime=True, dns_timeout_s="1.5")
+    assert tuned.returncode == 0 and "pydantic_settings" in imported(tuned)
+    assert not {"sqlalchemy", "typer"} & imported(tuned)
+    history = run("bot.cli", db, "history", "www.split.test", "--json")
+    assert [r["run_id"] for r in json.loads(history.stdout)] == [
+        b["run_id"] + 2, b["run_id"] + 1, b["run_id"], a["run_id"]
+    ]  # fmt: skip
+
+
+def test_dig_from_a_host_is_the_full_paths(db: str, bind_lab: BindLab) -> None:
+    """--from local: the same results and findings as the full path (the lookup runs here)."""
+    args = ("dig", "www.split.test", f"@{bind_lab['ns1'].address}:{bind_lab.port}",
+            "--from", "local", "--json")  # fmt: skip
+    full, fast = run("bot.cli", db, *args), run("bot.entry", db, *args, importtime=True)
+    assert full.returncode == fast.returncode == 0, error_line(fast)
+    assert not {"sqlalchemy", "typer", "pydantic_settings"} & imported(fast)
+    a, b = json.loads(full.stdout), json.loads(fast.stdout)
+    assert [r["probe"] for r in b["results"]] == [r["probe"] for r in a["results"]]
+    assert "dig:from local" in [r["probe"] for r in b["results"]]
+    assert [f["code"] for f in b["findings"]] == [f["code"] for f in a["findings"]]
+    assert b["changes"]["previous_run_id"] == a["run_id"]

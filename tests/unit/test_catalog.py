@@ -21,7 +21,7 @@ from bot.cli.console import to_argv
 from commands.dns import rules as dns_rules
 from commands.fleet.compare import Member, compare
 from commands.help import explain
-from commands.knowledge.catalog import CATALOG
+from commands.knowledge.catalog import CATALOG, COMMAND_CODES, entry
 from commands.web import verdict
 from commands.web.request import HttpOptions, HttpRequest, Pin
 from ssh_probes import errors
@@ -150,3 +150,12 @@ def test_help_from_the_cli_and_the_console() -> None:
     assert to_argv("/triagebot help disk.full") == ["help", "disk.full"]
     assert to_argv("help disk.full") == ["help", "disk.full"]
     assert to_argv("/digest list") == ["digest", "list"]
+
+
+def test_entry_is_the_whole_catalogs() -> None:
+    """entry() answers from the commands' codes first: the very entries CATALOG holds."""
+    assert set(COMMAND_CODES) <= set(CATALOG)
+    for code, found in CATALOG.items():
+        assert entry(code) is found
+        assert entry(f" {code.upper()} ") is found
+    assert entry("no.such_code") is None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.render.summaries import summarize
-from bot.runs.history import DIFFERS
+from bot.runs.history import OWN_DIFFERS, all_differs
 from ssh_probes import checks, probes, rules
 from ssh_probes.checks import CHECKS, NEEDS, RULES, evaluate, follow_up_probes, uptime
 from ssh_probes.model import CommandResult, Facts, HostTarget, ProbeResult
@@ -73,8 +73,12 @@ def test_derived_views_come_from_the_registry() -> None:
     runs = set(checks.DEFAULT_PROBES) | {"docker_detail"}
     assert set(RULES) <= runs
     # The bot's summaries and differs include every check's.
-    assert set(checks.DIFFERS) <= set(DIFFERS)
-    assert {"sockets", "disk", "connections", "uptime", "dig"} <= set(DIFFERS)
+    assert set(checks.DIFFERS) <= set(all_differs())
+    assert {"sockets", "disk", "connections", "uptime", "dig"} <= set(all_differs())
+    # A dig report is diffed with the bot's own differs only (bot.runs.history.differs_for):
+    # that is the same as all of them only while no host check's differ is named `dig...`.
+    assert not [name for name in checks.DIFFERS if name.startswith("dig")]
+    assert set(OWN_DIFFERS) == {"dig"}
 
 
 @pytest.mark.parametrize(
@@ -163,11 +167,11 @@ def test_uptime_summary_and_differ() -> None:
     assert summarize(ProbeResult(probe="uptime", host="h", ok=True, facts=facts)) == [
         f"up 112 min, booted {facts['boot_time']}"
     ]
-    assert DIFFERS["uptime"](facts, facts) == {}
+    assert all_differs()["uptime"](facts, facts) == {}
     # Two reads of one boot may disagree on btime by a second: not a reboot.
-    assert DIFFERS["uptime"](facts, {**facts, "boot_epoch": facts["boot_epoch"] + 1}) == {}
+    assert all_differs()["uptime"](facts, {**facts, "boot_epoch": facts["boot_epoch"] + 1}) == {}
     later: dict[str, Any] = {**facts, "boot_epoch": facts["boot_epoch"] + 3600, "boot_time": "x"}
-    assert DIFFERS["uptime"](facts, later) == {
+    assert all_differs()["uptime"](facts, later) == {
         "rebooted": {"before": facts["boot_time"], "now": "x"}
     }
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.runs.differs import connections_diff, dns_diff, dns_text
+from bot.runs.differs import dns_diff, dns_text
 from bot.runs.history import diff
-from bot.store.runs import PastRun
+from bot.store.run_rows import PastRun
 from commands.report import Report
+from ssh_probes.checks.differs import connections_diff
 from ssh_probes.model import ProbeResult
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -126,3 +127,58 @@ async def test_update_ranges_failing_half_way_changes_no_file(tmp_path: Path) ->
             await update_ranges(tmp_path, client)
     assert (tmp_path / "cloudflare.txt").read_text() == "old cloudflare data\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cloudflare.txt"]
+
+
+def _collapsed(path: Path) -> dict[int, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """What the lists were read as before: every CIDR through ipaddress, collapsed."""
+    nets: dict[int, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {4: [], 6: []}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            net = ipaddress.ip_network(line, strict=False)
+            nets[net.version].append(net)
+    return {
+        v: sorted(ipaddress.collapse_addresses(n), key=lambda x: int(x.network_address))
+        for v, n in nets.items()
+    }
+
+
+@pytest.mark.parametrize("path", sorted(RANGES_DIR.glob("*.txt")), ids=lambda p: p.stem)
+def test_integer_reading_is_ipaddress_collapse(path: Path) -> None:
+    """The integer intervals give the very networks collapse_addresses gave, and a lookup
+    names the same one, at each network's edges and just outside them."""
+    old = _collapsed(path)
+    new = ranges.parse_list(path.stem, path.read_text(encoding="utf-8"))
+    assert new.nets == old
+    for version, nets in old.items():
+        top = 2**32 - 1 if version == 4 else 2**128 - 1
+        for net in nets:
+            for value in (int(net.network_address) - 1, int(net.network_address),
+                          int(net.network_address) + net.num_addresses // 2,
+                          int(net.broadcast_address), int(net.broadcast_address) + 1):  # fmt: skip
+                if not 0 <= value <= top:
+                    continue
+                ip = ipaddress.ip_address(value) if version == 4 else ipaddress.IPv6Address(value)
+                hit = next((str(n) for n in nets if ip in n), None)
+                assert new.find(ip) == hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10.1.2.3/8", "0.0.0.0/0", "255.255.255.255/32", "2600:1f00::/24", "2600:1F00::/24",
+     "::/0", "::ffff:1.2.3.4/128", "1:0:0:0:0:0:0:0/16", "10.0.0.0/255.0.0.0",
+     "010.0.0.0/8", "10.0.0.0/33", "1.2.3/24", "2600::1::/64", "fe80::1/129", "10.0.0.0/08",
+     "x"],
+)  # fmt: skip
+def test_cidr_span_reads_as_ipaddress_does(text: str) -> None:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ranges.cidr_span(text)
+        return
+    assert ranges.cidr_span(text) == (
+        net.version,
+        int(net.network_address),
+        int(net.broadcast_address),
+    )

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.render.summaries import connections_lines
 from commands.knowledge.catalog import CATALOG
+from ssh_probes.checks.lines import connections_lines
 from ssh_probes.model import CommandResult, Facts, HostTarget, ProbeResult
 from ssh_probes.probes.connections import TOP, parse, parse_line
 from ssh_probes.rules import Thresholds, evaluate

@@ -1,0 +1,162 @@
+"""`triagebot dig ...` without Typer, pydantic-settings or SQLAlchemy, when nothing needs them.
+
+The full path (bot.cli.typer_app -> bot.commands.dig -> bot.service.dig_name) imports Typer,
+pydantic-settings and SQLAlchemy's ORM before the first DNS question (~1.4 s of a ~2 s
+process on a slow 2-core machine). Here, for the default SQLite store at the head revision:
+
+- the settings are read without pydantic when the environment sets none of them (besides
+  TRIAGEBOT_DATABASE_URL; Slack's tokens are not dig's and cannot fail validation): they
+  are then the documented defaults (tests/integration/test_cli_fast_path.py compares them
+  with load_settings()); any TRIAGEBOT_* variable -> load_settings() itself, with its
+  validation and its errors;
+- the words are checked by dig.parse, the --from host read by bot.store.quick, the guard
+  built by bot.target_policy, and dig.run asks everything, as bot.service.dig_name does;
+- the run is redacted, diffed and stored like bot.service.record, through
+  bot.store.quick_runs (stdlib sqlite3, one transaction); when that cannot store it (the
+  schema moved, a SQLite error) the ORM path records the same report, so its own errors
+  are the ones reported. The store's imports are then stdlib sqlite3 and ~10 ms of ours:
+  importing them on a thread while the questions run (as triage does with the ORM) was
+  measured and gained nothing here (the questions keep the one interpreter busy).
+
+Anything else returns False before a question is asked and the full CLI runs as before.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from bot.service import Who
+    from bot.settings import Settings
+    from commands.report import Report
+
+SETTINGS_PREFIX = "TRIAGEBOT_"
+DATABASE_URL_ENV = "TRIAGEBOT_DATABASE_URL"
+ALLOWED_OPTIONS = ("--trace", "--from")
+
+
+def dig_words(args: list[str]) -> list[str] | None:
+    """The words after `dig` (without --json) when argv is a plain `dig ...`, else None.
+
+    Plain: every word starting with '-' is --json, --trace, --from or --from=HOST. Anything
+    else (--help, --, an unknown option) is Typer's or dig.parse's to answer: the full path.
+    """
+    if not args or args[0] != "dig":
+        return None
+    words = [a for a in args[1:] if a != "--json"]
+    for word in words:
+        if word.startswith("-") and word not in ALLOWED_OPTIONS and not word.startswith("--from="):
+            return None
+    return words
+
+
+@dataclass(frozen=True)
+class DigSettings:
+    """The settings a dig reads, at their defaults (Settings' own, compared by a test)."""
+
+    database_url: str
+    dns_timeout_s: float = 2.0
+    ssh_connect_timeout_s: float = 5.0
+    ssh_command_timeout_s: float = 10.0
+    ssh_output_cap_bytes: int = 1_000_000
+    ssh_max_channels: int = 8
+    ssh_key_file: Path | None = None
+    raw_output_store_bytes: int = 65_536
+    policy_file: Path | None = None
+    admins: str = ""
+
+    def admin_ids(self) -> frozenset[str]:
+        """As Settings.admin_ids."""
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+
+def settings_for(url: str) -> Settings:
+    """The settings: their defaults when no TRIAGEBOT_* variable but the database URL is set
+    (what pydantic-settings would read then), else load_settings() itself."""
+    names = {k.upper() for k in os.environ} - {DATABASE_URL_ENV}
+    if not any(n.startswith(SETTINGS_PREFIX) for n in names):
+        return cast("Settings", DigSettings(url))  # duck-typed: the fields dig reads
+    from bot.settings import load_settings
+
+    return load_settings()
+
+
+def record_quick(url: str, report: Report, settings: Settings, who: Who) -> Report | None:
+    """bot.service.record through stdlib sqlite3; None when it stored nothing (then the
+    caller records through the ORM)."""
+    import sqlite3
+
+    from bot.runs.history import diff
+    from bot.store.quick_runs import open_writable, previous, save
+    from bot.store.run_rows import run_rows
+
+    conn = open_writable(url)
+    if conn is None:
+        return None
+    try:
+        report = report.scrubbed()
+        changes = diff(report, previous(conn, report.command, report.target))
+        rows = run_rows(report, settings.raw_output_store_bytes, who.source, who.requested_by,
+                        who.channel)  # fmt: skip
+        run_id = save(conn, rows)
+    except (sqlite3.Error, TypeError, ValueError):
+        # Rolled back: nothing of this run is stored. The ORM path then records it, and
+        # what fails there fails as it always did (StoreError, one line).
+        return None
+    finally:
+        conn.close()
+    return None if run_id is None else report.with_run(run_id, changes)
+
+
+def run_dig(words: list[str], as_json: bool) -> bool:
+    """Run `dig WORDS` as the full CLI would; False (nothing done) when this path cannot."""
+    import asyncio
+
+    from bot.store.quick import database_url, host_spec, registered_names, unknown_host_message
+    from bot.store.quick_runs import open_writable
+    from commands import validate, watch
+
+    url = database_url()
+    if url is None or watch.is_watch("dig", words):
+        return False
+    settings = settings_for(url)
+    if settings.database_url != url:
+        return False
+    conn = open_writable(url)  # only to know the store is ours to write (at head)
+    if conn is None:
+        return False
+    conn.close()
+    from bot.service import Who, host_target, record, ssh_options
+    from bot.target_policy import guard_for
+    from commands import dig
+    from commands.hosts import LOCAL_SPEC
+    from ssh_probes.errors import InputError
+    from ssh_probes.model import LOCAL_HOST
+
+    who = Who()
+    request = dig.parse(validate.words_of(words))
+    options = dig.DigOptions(timeout_s=settings.dns_timeout_s, ssh=ssh_options(settings))
+    target = None
+    if request.from_host is not None:
+        name = request.from_host
+        spec = LOCAL_SPEC if name == LOCAL_HOST else host_spec(url, name)
+        if spec is None:
+            known = registered_names(url, name)
+            if known is None:
+                return False  # the thin read cannot tell: the full path looks it up
+            raise InputError(unknown_host_message(name, known))
+        target = host_target(spec, settings)
+    guard = guard_for(settings, who.source, "dig")
+    report = asyncio.run(dig.run(request, options, from_host=target, guard=guard))
+    stored = record_quick(url, report, settings, who)
+    if stored is None:
+        from bot.cli.common import with_store
+
+        stored = with_store(lambda store, s: record(store, report, s, who))
+    from bot.cli.output import print_report
+
+    print_report(stored, as_json)
+    return True
