@@ -4,87 +4,48 @@ Typer (with the pydantic it coerces parameters with), the settings, SQLAlchemy a
 cost 0.2-0.6 s of start-up. `triagebot triage nosuchhost` needs none of them: the argv is
 checked here with the standard library, the host looked up in SQLite read-only
 (bot.store.quick), and only when that cannot answer does the full CLI (bot.cli) run.
-`triagebot dig ...` likewise runs and is stored without them (bot.cli.dig_fast).
+`triagebot triage HOST|LABEL=VALUE` and `triagebot dig ...` likewise run and are stored
+without Typer or the ORM (bot.cli.triage_fast, bot.cli.dig_fast).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
+from bot.cli.triage_fast import triage_word
 from ssh_probes.errors import TriagebotError
 
 
-def triage_host_word(args: list[str]) -> str | None:
-    """HOST when argv is exactly `triage HOST` (with or without --json), else None."""
-    if not args or args[0] != "triage":
-        return None
-    rest = [a for a in args[1:] if a != "--json"]
-    if len(rest) != 1 or rest[0].startswith("-"):
-        return None
-    return rest[0]
+def _done(as_program: bool) -> int:
+    """A fast path finished (stored, printed): as the program, end the process now.
 
-
-def _import_store() -> None:
-    """SQLAlchemy's ORM, the run store, typer: imported while the triage's window runs."""
-    import bot.cli.common
-    import bot.runs.history
-    import bot.store.db
-    import bot.store.runs  # noqa: F401
-
-
-def triage_registered(host: str, as_json: bool) -> bool:
-    """`triage HOST` for a host the thin read found: run, then store and print; False when
-    the thin read cannot tell (the full CLI then runs it as before).
-
-    The full path opens the store (SQLAlchemy, ~0.5 s of imports) before the triage; here
-    the host comes from bot.store.quick, the triage starts first, and the store is imported
-    in a thread while the remote sample window runs (this process is idle then), then opened
-    and migrated if needed, and the run recorded exactly as bot.service.triage_host does.
+    Python's own teardown of the ~600 modules a triage loads (asyncssh, cryptography,
+    pydantic) takes 0.12-0.2 s on a slow machine and does nothing the user needs: the run is
+    committed and its connection closed, the loop and threads are done. Output is flushed
+    first (a flush that fails raises here, and Python reports it as it always does).
     """
-    import asyncio
-    import threading
+    if not as_program:
+        return 0
+    import logging
 
-    from bot.settings import load_settings
-    from bot.store.quick import database_url, host_spec
-    from commands.validate import host_name
-
-    if "=" in host:
-        return False  # a label selector: the full path reads every host
-    url = database_url()
-    spec = host_spec(url, host_name(host)) if url is not None else None
-    settings = load_settings()
-    if spec is None or settings.database_url != url:
-        return False
-    from bot.service import Who, host_target, record, triage_options
-    from bot.target_policy import guard_for
-    from commands import triage
-
-    who = Who()
-    target, options = host_target(spec, settings), triage_options(settings)
-    guard = guard_for(settings, who.source)
-    loader = threading.Thread(target=_import_store, name="import-store", daemon=True)
-    loader.start()
-    report = asyncio.run(triage.run(target, options, guard=guard))
-    loader.join()
-    from bot.cli.common import with_store
-    from bot.cli.output import print_report
-
-    stored = with_store(lambda store, s: record(store, report, s, who))
-    print_report(stored, as_json)
-    return True
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the fast answer when there is one, else the full CLI (bot.cli.main)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    host = triage_host_word(args)
+    host = triage_word(args)
     try:
         if args[:1] == ["dig"]:
             from bot.cli.dig_fast import dig_words, run_dig
 
             words = dig_words(args)
             if words is not None and run_dig(words, "--json" in args):
-                return 0
+                return _done(argv is None)
         error = None
         if host is not None:
             from bot.store.quick import unknown_host
@@ -92,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             error = unknown_host(host)
         if error is not None:
             raise error
-        if host is not None and triage_registered(host, "--json" in args):
-            return 0
+        if host is not None:
+            from bot.cli.triage_fast import run_triage
+
+            if run_triage(host, "--json" in args):
+                return _done(argv is None)
     except TriagebotError as exc:
         from ssh_probes.redact import redact
 

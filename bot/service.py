@@ -124,9 +124,11 @@ async def triage_specs(
     options = triage_options(settings)
     gate = asyncio.Semaphore(settings.max_parallel_hosts)
 
+    guard = guard_for(settings, who.source)  # as one host's triage: the policy's targets
+
     async def one(spec: HostSpec) -> Report:
         async with gate:
-            return await triage.run(host_target(spec, settings), options)
+            return await triage.run(host_target(spec, settings), options, guard=guard)
 
     reports = await asyncio.gather(*(one(s) for s in specs))
     return [await record(store, r, settings, who) for r in reports]

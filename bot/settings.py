@@ -9,13 +9,14 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.settings_light import SettingsMethods
 from bot.store.quick import default_database_url
 from ssh_probes.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
-class Settings(BaseSettings):
+class Settings(SettingsMethods, BaseSettings):
     """Every knob of triagebot, with its documented default."""
 
     model_config = SettingsConfigDict(
@@ -104,12 +105,6 @@ class Settings(BaseSettings):
     alerts_max_per_host_hour: int = Field(default=6, ge=1, le=1000)
     alerts_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64_000_000)
 
-    def alerts_enabled(self) -> bool:
-        """True when the alert receivers have credentials to check."""
-        return self.alerts_token is not None or (
-            bool(self.alerts_user) and self.alerts_password is not None
-        )
-
     raw_output_store_bytes: int = Field(default=65_536, ge=0, le=16_000_000)
 
     # Slack app: access policy, posting pace and retries.
@@ -129,10 +124,6 @@ class Settings(BaseSettings):
     scheduler_tick_s: float = Field(default=30.0, gt=0, le=3600)  # how often slots are checked
     digest_retries: int = Field(default=3, ge=0, le=20)  # further attempts after a failed post
     digest_refresh: bool = True  # triage watched hosts and dig watched domains before a digest
-
-    def admin_ids(self) -> frozenset[str]:
-        """The admin user ids from TRIAGEBOT_ADMINS."""
-        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
 
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
@@ -161,14 +152,6 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
         return value
-
-    def slack_mode(self) -> Literal["socket", "http", "console"]:
-        """Which transport the tokens allow: Socket Mode, HTTP, or none (console)."""
-        if self.slack_bot_token and self.slack_app_token:
-            return "socket"
-        if self.slack_bot_token and self.slack_signing_secret:
-            return "http"
-        return "console"
 
 
 def _env_name(loc: tuple[Any, ...]) -> str:

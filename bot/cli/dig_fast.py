@@ -23,18 +23,8 @@ Anything else returns False before a question is asked and the full CLI runs as 
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from bot.cli.quick_settings import settings_for
 
-if TYPE_CHECKING:
-    from bot.service import Who
-    from bot.settings import Settings
-    from commands.report import Report
-
-SETTINGS_PREFIX = "TRIAGEBOT_"
-DATABASE_URL_ENV = "TRIAGEBOT_DATABASE_URL"
 ALLOWED_OPTIONS = ("--trace", "--from")
 
 
@@ -51,64 +41,6 @@ def dig_words(args: list[str]) -> list[str] | None:
         if word.startswith("-") and word not in ALLOWED_OPTIONS and not word.startswith("--from="):
             return None
     return words
-
-
-@dataclass(frozen=True)
-class DigSettings:
-    """The settings a dig reads, at their defaults (Settings' own, compared by a test)."""
-
-    database_url: str
-    dns_timeout_s: float = 2.0
-    ssh_connect_timeout_s: float = 5.0
-    ssh_command_timeout_s: float = 10.0
-    ssh_output_cap_bytes: int = 1_000_000
-    ssh_max_channels: int = 8
-    ssh_key_file: Path | None = None
-    raw_output_store_bytes: int = 65_536
-    policy_file: Path | None = None
-    admins: str = ""
-
-    def admin_ids(self) -> frozenset[str]:
-        """As Settings.admin_ids."""
-        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
-
-
-def settings_for(url: str) -> Settings:
-    """The settings: their defaults when no TRIAGEBOT_* variable but the database URL is set
-    (what pydantic-settings would read then), else load_settings() itself."""
-    names = {k.upper() for k in os.environ} - {DATABASE_URL_ENV}
-    if not any(n.startswith(SETTINGS_PREFIX) for n in names):
-        return cast("Settings", DigSettings(url))  # duck-typed: the fields dig reads
-    from bot.settings import load_settings
-
-    return load_settings()
-
-
-def record_quick(url: str, report: Report, settings: Settings, who: Who) -> Report | None:
-    """bot.service.record through stdlib sqlite3; None when it stored nothing (then the
-    caller records through the ORM)."""
-    import sqlite3
-
-    from bot.runs.history import diff
-    from bot.store.quick_runs import open_writable, previous, save
-    from bot.store.run_rows import run_rows
-
-    conn = open_writable(url)
-    if conn is None:
-        return None
-    try:
-        report = report.scrubbed()
-        changes = diff(report, previous(conn, report.command, report.target))
-        rows = run_rows(report, settings.raw_output_store_bytes, who.source, who.requested_by,
-                        who.channel)  # fmt: skip
-        run_id = save(conn, rows)
-    except (sqlite3.Error, TypeError, ValueError):
-        # Rolled back: nothing of this run is stored. The ORM path then records it, and
-        # what fails there fails as it always did (StoreError, one line).
-        return None
-    finally:
-        conn.close()
-    return None if run_id is None else report.with_run(run_id, changes)
 
 
 def run_dig(words: list[str], as_json: bool) -> bool:
@@ -129,7 +61,7 @@ def run_dig(words: list[str], as_json: bool) -> bool:
     if conn is None:
         return False
     conn.close()
-    from bot.service import Who, host_target, record, ssh_options
+    from bot.service import Who, host_target, ssh_options
     from bot.target_policy import guard_for
     from commands import dig
     from commands.hosts import LOCAL_SPEC
@@ -151,12 +83,10 @@ def run_dig(words: list[str], as_json: bool) -> bool:
         target = host_target(spec, settings)
     guard = guard_for(settings, who.source, "dig")
     report = asyncio.run(dig.run(request, options, from_host=target, guard=guard))
-    stored = record_quick(url, report, settings, who)
-    if stored is None:
-        from bot.cli.common import with_store
-
-        stored = with_store(lambda store, s: record(store, report, s, who))
     from bot.cli.output import print_report
+    from bot.cli.quick_record import record_either
+
+    stored = record_either(url, report, settings, who)
 
     print_report(stored, as_json)
     return True

@@ -1,4 +1,4 @@
-"""The CLI's stdlib-sqlite3 write path (bot.cli.dig_fast.record_quick, bot.store.quick_runs)
+"""The CLI's stdlib-sqlite3 write path (bot.cli.quick_record.record_quick, bot.store.quick_runs)
 stores exactly what the ORM path (bot.service.record, RunRepo) stores.
 
 The same reports are recorded through both into two fresh databases migrated by the real
@@ -11,11 +11,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from bot.cli.dig_fast import DigSettings, record_quick
+from bot.cli.quick_record import record_quick
 from bot.service import Who, record
 from bot.settings import Settings
 from bot.store import quick_runs
@@ -91,7 +91,7 @@ async def both(
             await store.upgrade()
         finally:
             await store.close()
-    settings = cast(Settings, DigSettings(urls[0], raw_output_store_bytes=100))
+    settings = Settings(database_url=urls[0], raw_output_store_bytes=100)
     orm, quick = [], []
     store = Store(urls[0])
     try:
@@ -147,7 +147,7 @@ async def test_a_failure_half_way_stores_nothing(
 
     monkeypatch.setattr(quick_runs, "_insert", failing)
     url = f"sqlite+aiosqlite:///{quick_db}"
-    settings = cast(Settings, DigSettings(url))
+    settings = Settings(database_url=url)
     assert record_quick(url, synthetic(), settings, Who()) is None  # the ORM records it then
     assert stored(quick_db) == before
 
@@ -164,5 +164,5 @@ async def test_only_a_store_at_head_is_written(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
     assert quick_runs.open_writable(url + "?timeout=1") is None
     assert quick_runs.open_writable("postgresql+asyncpg://u@127.0.0.1/x") is None
-    settings = cast(Settings, DigSettings(url))
+    settings = Settings(database_url=url)
     assert record_quick(url, synthetic(), settings, Who()) is None

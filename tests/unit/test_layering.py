@@ -20,7 +20,8 @@ FORBIDDEN = {"ssh_probes": ("bot", "commands"), "commands": ("bot",)}
 # Inside bot: the floor rooms import only from these (within bot); Slack, the CLI, the server
 # and the digests build on them, never the other way round.
 FLOOR = {
-    "bot.settings": ("bot.settings", "bot.store"),  # the default database URL (store.quick)
+    "bot.settings_light": ("bot.settings_light",),  # the defaults without pydantic
+    "bot.settings": ("bot.settings", "bot.settings_light", "bot.store"),  # + store.quick's URL
     "bot.store": ("bot.store", "bot.settings"),
     "bot.render": ("bot.render", "bot.store", "bot.settings"),
 }
