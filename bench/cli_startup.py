@@ -18,7 +18,6 @@ old and new alternating.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -70,8 +69,7 @@ def main() -> None:
             ["git", "archive", args.old_ref], cwd=ROOT, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_"))}
-        env["TRIAGEBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/cli.db"
+        env = record.cli_env(TRIAGEBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/cli.db")
         py = sys.executable
         trees = {"old": (old_tree, [py, "-m", "bot.cli"]), "new": (ROOT, [py, "-m", "bot.entry"])}
         try:

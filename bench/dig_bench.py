@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import socket
 import statistics
@@ -143,7 +142,7 @@ def measure(lab: bind.BindLab, runs: int, old: Path | None = None) -> dict[str, 
     ours = [in_process(lab) for _ in range(runs)]
     cli, cli_old = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/b.db"}
+        env = record.cli_env(TRIAGEBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/b.db")
         env_old = {**env, "TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/old.db"}
         for i in range(runs + 1):  # the first round creates the databases (a warm-up)
             t = cli_once(lab, env)

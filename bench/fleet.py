@@ -153,8 +153,7 @@ def registry(n: int, hosts: list[LabHost], tools: Tools) -> dict[str, str]:
         f"[n{n}]\n"
         + "".join(f"{h.name} ansible_host={h.address} ansible_port={h.port}\n" for h in hosts[:n])
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_"))}
-    env["TRIAGEBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tools.dir}/n{n}.db"
+    env = record.cli_env(TRIAGEBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tools.dir}/n{n}.db")
     subprocess.run(
         [sys.executable, "-m", "bot.entry", "hosts", "import", "ansible", str(inventory),
          "--known-hosts", str(tools.known_hosts), "--key", tools.key],

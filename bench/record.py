@@ -78,3 +78,17 @@ def busy(limit: int = 5) -> list[str]:
         if int(pid) != os.getpid() and float(pcpu) >= 10:
             rows.append(f"{pcpu}% {cmd[:100]}")
     return rows[:limit]
+
+
+def cli_env(**values: str) -> dict[str, str]:
+    """The environment of a timed `triagebot` process: this one without TRIAGEBOT_* and
+    SLACK_* settings and without PYTHONDONTWRITEBYTECODE (an installed package has its byte
+    code compiled; the benches' warm-up run writes it, for the old tree too), plus `values`
+    (TRIAGEBOT_DATABASE_URL...)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith(("TRIAGEBOT_", "SLACK_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(values)
+    return env
