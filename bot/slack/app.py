@@ -23,7 +23,7 @@ from bot.commands import runners
 from bot.ops import metrics
 from bot.service import Runner
 from bot.settings import Settings
-from bot.slack import actions, buttons, compare_button, running
+from bot.slack import actions, buttons, compare_button, delivery, running
 from bot.slack.body import delivery_key
 from bot.slack.context import Ack, Context
 from bot.slack.posting import Poster, make_client
@@ -59,6 +59,7 @@ class Bot:
         # The parts the server, tests and benches reach for, named as before.
         self.settings, self.store, self.client = settings, store, client
         self.commands, self.poster, self.repo = self.ctx.commands, self.ctx.poster, self.ctx.repo
+        self._seen = delivery.Seen()
         self.auth, self.tasks = self.ctx.auth, self.ctx.tasks
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
@@ -94,13 +95,18 @@ class Bot:
         return on_slash
 
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        # The middleware returns once the listener acked: its duration is the ack latency.
+        # No database before the ack (bot.slack.delivery): the work the listener spawns waits
+        # for the delivery's unique insert instead. Bolt runs the listener after the global
+        # middleware returns, in the same task: the delivery is set here for this request
+        # (None when it has no key), not reset, so the listener's spawns see it.
         started = time.perf_counter()
         try:
             key = delivery_key(body)
-            if key is not None and not await self.repo.first_delivery(key):
+            if key is not None and not self._seen.add(key):
+                delivery.CURRENT.set(None)
                 log.info("delivery %s seen before: acked, not run again", key)
                 return BoltResponse(status=200, body="")
+            delivery.CURRENT.set(delivery.Delivery(key, self.repo) if key is not None else None)
             return await next()
         finally:
             metrics.ack_seconds(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.ops import metrics
+from bot.slack import delivery
 from ssh_probes.redact import redact
 
 if TYPE_CHECKING:
@@ -47,11 +48,20 @@ class Context:
     auth: Authorizer
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def spawn(self, work: Awaitable[None]) -> None:
-        """Run `work` in the background; drain() waits for it."""
+    def spawn(self, work: Awaitable[None], *, once: bool = True) -> None:
+        """Run `work` in the background; drain() waits for it. Work a Slack delivery starts
+        runs only where that delivery is the first (bot.slack.delivery); `once=False` for
+        what records the answer already given (the audit of a refusal), which is not run
+        twice by the same process either."""
+        current = delivery.CURRENT.get() if once else None  # the delivery spawning this
 
         async def guarded() -> None:
             try:
+                if current is not None and not await current.first():
+                    log.info("delivery %s run by another replica: not run here", current.key)
+                    if asyncio.iscoroutine(work):
+                        work.close()
+                    return
                 await work
             except Exception:
                 log.exception("background work failed")
@@ -69,7 +79,7 @@ class Context:
         """Count and audit a command answered at once (refusals, usage errors, /hosts, help)."""
         metrics.command(fields["action"], fields["outcome"])
         # After the ack: audited in the background so the ack goes out at once.
-        self.spawn(self._write_audit(fields))
+        self.spawn(self._write_audit(fields), once=False)
 
     async def _write_audit(self, fields: dict[str, Any]) -> None:
         await self.repo.audit(**fields)
