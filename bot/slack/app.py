@@ -20,7 +20,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.auth import Authorizer, load_policy
 from bot.commands import runners
-from bot.ops import metrics
 from bot.service import Runner
 from bot.settings import Settings
 from bot.slack import actions, buttons, compare_button, delivery, running
@@ -98,18 +97,17 @@ class Bot:
         # No database before the ack (bot.slack.delivery): the work the listener spawns waits
         # for the delivery's unique insert instead. Bolt runs the listener after the global
         # middleware returns, in the same task: the delivery is set here for this request
-        # (None when it has no key), not reset, so the listener's spawns see it.
-        started = time.perf_counter()
-        try:
-            key = delivery_key(body)
-            if key is not None and not self._seen.add(key):
-                delivery.CURRENT.set(None)
-                log.info("delivery %s seen before: acked, not run again", key)
-                return BoltResponse(status=200, body="")
-            delivery.CURRENT.set(delivery.Delivery(key, self.repo) if key is not None else None)
-            return await next()
-        finally:
-            metrics.ack_seconds(time.perf_counter() - started)
+        # (None when it has no key), not reset, so the listener's spawns see it; the ack
+        # latency is observed where the listener acks (delivery.acked).
+        delivery.RECEIVED.set(time.perf_counter())
+        key = delivery_key(body)
+        if key is not None and not self._seen.add(key):
+            delivery.CURRENT.set(None)
+            log.info("delivery %s seen before: acked, not run again", key)
+            delivery.acked()
+            return BoltResponse(status=200, body="")
+        delivery.CURRENT.set(delivery.Delivery(key, self.repo) if key is not None else None)
+        return await next()
 
     def _register(self) -> None:
         app = self.app
@@ -140,6 +138,7 @@ class Bot:
 
         async def listener(ack: Ack, body: dict[str, Any]) -> None:
             await ack()
+            delivery.acked()
             self.ctx.spawn(work(self.ctx, body))
 
         return listener

@@ -33,6 +33,7 @@ Ack = Callable[..., Awaitable[None]]
 async def say(ack: Ack, text: str) -> None:
     """Answer a slash command, only to its sender, redacted like everything the bot sends."""
     await ack(text=redact(text), response_type="ephemeral")
+    delivery.acked()
 
 
 @dataclass

@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from bot.ops import metrics
 from ssh_probes.errors import StoreError
 
 if TYPE_CHECKING:
@@ -57,6 +59,21 @@ class Delivery:
 CURRENT: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
     "triagebot_delivery", default=None
 )
+# When this request reached the bot (perf_counter), until its first ack is observed.
+RECEIVED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "triagebot_received", default=None
+)
+
+
+def acked() -> None:
+    """The request was just acked: observe the ack latency once (triagebot_ack_seconds).
+
+    Bolt runs the listener after the global middleware has returned, so the time to the
+    ack is taken here, where the listener acks, not around the middleware."""
+    received = RECEIVED.get()
+    if received is not None:
+        RECEIVED.set(None)
+        metrics.ack_seconds(time.perf_counter() - received)
 
 
 class Seen:
