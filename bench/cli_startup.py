@@ -5,8 +5,9 @@ Run as root from the repository root:
     .venv/bin/python -m bench.cli_startup [--runs 10] [--old-ref main]
 
 (`dig --help` is timed too: the dig fast path leaves --help to the full CLI.)
-The old code is `git archive` of --old-ref unpacked in a temporary directory and run with
-`python -m bot.cli` from there (this virtualenv's packages, that tree's code); the new code
+The old code is `git archive` of --old-ref unpacked in a temporary directory and run from
+there the way its `triagebot` executable ran it (`python -m bot.entry` where the tree has
+one, else `python -m bot.cli`; this virtualenv's packages, that tree's code); the new code
 is this tree run the way the `triagebot` executable runs it (`python -m bot.entry`). Both use
 one SQLite database holding one registered lab host (own PID namespace, real sshd). Cases:
 `--help`, a usage error, `triage nosuchhost` (an unknown host: a registry lookup), `triage
@@ -71,7 +72,9 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
         env = record.cli_env(TRIAGEBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/cli.db")
         py = sys.executable
-        trees = {"old": (old_tree, [py, "-m", "bot.cli"]), "new": (ROOT, [py, "-m", "bot.entry"])}
+        # Each tree as its `triagebot` executable runs it: bot.entry where it has one.
+        old_main = "bot.entry" if (old_tree / "bot" / "entry.py").is_file() else "bot.cli"
+        trees = {"old": (old_tree, [py, "-m", old_main]), "new": (ROOT, [py, "-m", "bot.entry"])}
         try:
             host = lab.add_host(own_pids=True)
             (host.workdir / "known_hosts").write_text(f"{host.address} {host.host_key_line}\n")
