@@ -61,6 +61,12 @@ def head_revision() -> str:
     return max(p.name[:4] for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
+def at_head(conn: sqlite3.Connection) -> bool:
+    """True when the SQLite database on `conn` is at the newest migration."""
+    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row is not None and row[0] == head_revision()
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a plain SQLite URL, or None when this module should not read it."""
     scheme, sep, rest = url.partition(":///")
@@ -83,10 +89,7 @@ def _read(url: str, work: Callable[[sqlite3.Connection], T | None]) -> T | None:
     except sqlite3.Error:
         return None
     try:
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        if row is None or row[0] != head_revision():
-            return None
-        return work(conn)
+        return work(conn) if at_head(conn) else None
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.store.quick import head_revision, sqlite_file
+from bot.store.quick import at_head, sqlite_file
 from bot.store.run_rows import PastRun, Row, RunRows
 
 # Every column RunRepo.save gives a value (the ORM inserts exactly these), per table.
@@ -38,11 +38,6 @@ COLUMNS = {
 JSON_COLUMNS = frozenset({"facts", "evidence", "use_pct", "inode_pct"})
 
 
-def _at_head(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row is not None and row[0] == head_revision()
-
-
 def open_writable(url: str) -> sqlite3.Connection | None:
     """The SQLite file of `url` opened for writing, as bot.store.db opens it (foreign keys,
     WAL, 15 s busy timeout), when it exists and is at the head revision; else None."""
@@ -60,7 +55,7 @@ def open_writable(url: str) -> sqlite3.Connection | None:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=15000")
-        if _at_head(conn):
+        if at_head(conn):
             return conn
     except sqlite3.Error:
         pass
@@ -129,7 +124,7 @@ def save(conn: sqlite3.Connection, rows: RunRows) -> int | None:
     when the schema is no longer at the head revision. Any error rolls everything back."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _at_head(conn):
+        if not at_head(conn):
             conn.execute("ROLLBACK")
             return None
         run_id = _insert(conn, "runs", rows.run)
