@@ -23,8 +23,6 @@ Anything else returns False before a question is asked and the full CLI runs as 
 
 from __future__ import annotations
 
-from bot.cli.quick_settings import settings_for
-
 ALLOWED_OPTIONS = ("--trace", "--from")
 
 
@@ -47,20 +45,16 @@ def run_dig(words: list[str], as_json: bool) -> bool:
     """Run `dig WORDS` as the full CLI would; False (nothing done) when this path cannot."""
     import asyncio
 
-    from bot.store.quick import database_url, host_spec, registered_names, unknown_host_message
-    from bot.store.quick_runs import open_writable
+    from bot.cli.quick_record import fast_store
+    from bot.store.quick import host_spec, registered_names, unknown_host_message
     from commands import validate, watch
 
-    url = database_url()
-    if url is None or watch.is_watch("dig", words):
+    if watch.is_watch("dig", words):
         return False
-    settings = settings_for(url)
-    if settings.database_url != url:
+    found = fast_store()
+    if found is None:
         return False
-    conn = open_writable(url)  # only to know the store is ours to write (at head)
-    if conn is None:
-        return False
-    conn.close()
+    url, settings = found
     from bot.service import Who, host_target, ssh_options
     from bot.target_policy import guard_for
     from commands import dig
@@ -87,6 +81,5 @@ def run_dig(words: list[str], as_json: bool) -> bool:
     from bot.cli.quick_record import record_either
 
     stored = record_either(url, report, settings, who)
-
     print_report(stored, as_json)
     return True

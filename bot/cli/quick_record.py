@@ -16,6 +16,23 @@ if TYPE_CHECKING:
     from commands.report import Report
 
 
+def fast_store() -> tuple[str, Settings] | None:
+    """Where a fast path stores and the settings it runs with: the configured database when
+    it is a plain SQLite file at the head revision that this process may write, and the
+    settings that name it; None when the full path must run (nothing has run yet)."""
+    from bot.cli.quick_settings import settings_for
+    from bot.store.quick import database_url
+    from bot.store.quick_runs import open_writable
+
+    url = database_url()
+    conn = open_writable(url) if url is not None else None
+    if url is None or conn is None:
+        return None
+    conn.close()
+    settings = settings_for(url)
+    return (url, settings) if settings.database_url == url else None
+
+
 def record_quick(url: str, report: Report, settings: Settings, who: Who) -> Report | None:
     """bot.service.record through stdlib sqlite3; None when it stored nothing (then the
     caller records through the ORM)."""

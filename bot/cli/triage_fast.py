@@ -80,21 +80,14 @@ def run_triage(word: str, as_json: bool) -> bool:
     import asyncio
     import threading
 
-    from bot.store.quick import database_url
-    from bot.store.quick_runs import open_writable
+    from bot.cli.quick_record import fast_store
 
-    url = database_url()
-    conn = open_writable(url) if url is not None else None  # ours to write, at the head
-    if url is None or conn is None:
+    found = fast_store()  # the settings first, as the full path reads them (with_store)
+    if found is None:
         return False
-    conn.close()
+    url, settings = found
     specs = _specs(url, word)
     if specs is None:
-        return False
-    from bot.cli.quick_settings import settings_for
-
-    settings = settings_for(url)
-    if settings.database_url != url:
         return False
     from bot.service import Who, host_target, triage_options
     from bot.target_policy import guard_for
