@@ -47,7 +47,6 @@ from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 
 SSH_KILL_GRACE_S = 0.25
-KILLED_EXIT = KILLED  # a command's status after `timeout -s KILL` killed it
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
 # sessions, and a command that hangs without writing (df on a dead mount, docker facing a
 # wedged daemon) would outlive it on the host, one more with every triage. So every remote
@@ -232,7 +231,7 @@ class SSHExecutor(ExecutorBase):
             self._remote_timeout = False  # the host has no usable `timeout`: later runs bare
         return [
             # Killed by the host's `timeout -s KILL` (128 + 9): the command hit its limit.
-            replace(r, exit_status=None, timed_out=True) if r.exit_status == KILLED_EXIT else r
+            replace(r, exit_status=None, timed_out=True) if r.exit_status == KILLED else r
             for r in parts
         ]
 
