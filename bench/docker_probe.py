@@ -44,13 +44,7 @@ async def measure(runs: int, scene: str) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     try:
         dockerd.start()
-        host = lab.add_host()
-        hosts = host.workdir / "hosts"
-        hosts.write_text(docker_scenes.ETC_HOSTS)
-        host.etc_hosts = hosts
-        host.stop_sshd()
-        host.start_sshd()
-        dockerd.client_config(host.workdir / "home")
+        host = docker_scenes.docker_host(lab, dockerd)
         docker_scenes.SCENES[scene](dockerd)
         opts = replace(
             triage.TriageOptions(ssh=SSHOptions(connect_timeout_s=5.0)), probes=("docker",)

@@ -81,14 +81,8 @@ def dockerd() -> Iterator[Dockerd]:
 @pytest.fixture
 def docker_host(lab: Lab, dockerd: Dockerd) -> Iterator[LabHost]:
     """A lab host with its own /etc/hosts (the seed's Cloudflare records) and the daemon."""
-    host = lab.add_host()
+    host = docker_scenes.docker_host(lab, dockerd)
     try:
-        hosts = host.workdir / "hosts"
-        hosts.write_text(docker_scenes.ETC_HOSTS)
-        host.etc_hosts = hosts
-        host.stop_sshd()
-        host.start_sshd()
-        dockerd.client_config(host.workdir / "home")
         yield host
     finally:
         dockerd.reset()

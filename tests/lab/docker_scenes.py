@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from tests.lab.dockerd import IMAGE, Dockerd
+from tests.lab.netns import Lab, LabHost
 
 SERVED = "supabase.example.test"
 # What the name resolves to on the lab host: the seed's two Cloudflare A records and a
@@ -134,6 +135,19 @@ def near_limit(dockerd: Dockerd) -> None:
 SCENES = {"seed": seed, "one-network": one_network, "oom-restarting": oom, "near-limit": near_limit}
 
 
+def docker_host(lab: Lab, dockerd: Dockerd) -> LabHost:
+    """A new lab host with its own /etc/hosts (the seed's Cloudflare records), sshd
+    restarted to serve it, and its docker client pointed at `dockerd` (a real context)."""
+    host = lab.add_host()
+    hosts = host.workdir / "hosts"
+    hosts.write_text(ETC_HOSTS)
+    host.etc_hosts = hosts
+    host.stop_sshd()
+    host.start_sshd()
+    dockerd.client_config(host.workdir / "home")
+    return host
+
+
 async def capture(case: str) -> None:
     """Run the scene on a fresh dockerd, then the docker probe and its follow-up on a lab host
     (its own /etc/hosts) over SSH; write both as golden files (stdout + parsed facts)."""
@@ -144,18 +158,11 @@ async def capture(case: str) -> None:
     from ssh_probes.rules.docker_calls import detail_targets
     from tests.fixtures.capture import OUTPUTS
     from tests.lab.fixtures import target_for
-    from tests.lab.netns import Lab
 
     lab, dockerd = Lab(), Dockerd()
     try:
         dockerd.start()
-        host = lab.add_host()
-        hosts = host.workdir / "hosts"
-        hosts.write_text(ETC_HOSTS)
-        host.etc_hosts = hosts
-        host.stop_sshd()
-        host.start_sshd()
-        dockerd.client_config(host.workdir / "home")
+        host = docker_host(lab, dockerd)
         base, _, variant = case.partition("+")
         SCENES[base](dockerd)
         if variant == "stopped":
