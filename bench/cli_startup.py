@@ -104,8 +104,7 @@ def main() -> None:
         finally:
             lab.close()
     rows = {
-        case: {which: record.summary(ts) for which, ts in by.items()}
-        for case, by in times.items()
+        case: {which: record.summary(ts) for which, ts in by.items()} for case, by in times.items()
     }
     rows["`ssh HOST 'cat /proc/loadavg; df -P /'` (reference)"] = {
         "old": record.summary(ssh_times),
