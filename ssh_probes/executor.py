@@ -45,6 +45,7 @@ from ssh_probes.hostkeys import pinned_host_keys as pinned_host_keys  # re-expor
 from ssh_probes.local import LocalExecutor as LocalExecutor  # re-exported
 from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
+from ssh_probes.quickack import ack_at_once
 
 SSH_KILL_GRACE_S = 0.25
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
@@ -117,6 +118,7 @@ class SSHExecutor(ExecutorBase):
                 return
             self._conn = None
             self._conn = await self._open()
+            ack_at_once(self._conn)  # the first session opens in ~2 ms, not ~45 (quickack.py)
             _CONNECTIONS.add(self._conn)
             self._channels = asyncio.Semaphore(self.options.max_channels)
 
