@@ -150,6 +150,16 @@ def label(text: str) -> tuple[str, str]:
     return key, value
 
 
+def selector(word: str) -> tuple[str, str] | None:
+    """`group=web` -> ("group", "web"): triage every host whose label holds that value."""
+    return label(word) if "=" in word else None
+
+
+def selects(labels: dict[str, str], key: str, value: str) -> bool:
+    """True when the label `key` is `value` or a comma-separated list holding it."""
+    return value in labels.get(key, "").split(",")
+
+
 def log_path(text: str) -> str:
     """An absolute path on the host, passed to probes as data."""
     if not text.startswith("/") or any(c in text for c in "\0\n\r") or len(text) > 1024:

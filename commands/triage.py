@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from commands import reach, validate
 from commands.dns.ranges import attribute
+from commands.hosts import selector as selector  # re-exported: label selectors
+from commands.hosts import selects as selects
 from commands.report import Report, Status, status_of
 from commands.target_guard import AT_THE_MACHINE, Guard
 from commands.web import certs
@@ -22,7 +24,7 @@ from commands.web.request import HttpOptions, HttpRequest
 from commands.web.request import parse as parse_url
 from ssh_probes.checks import DEFAULT_PROBES, evaluate, follow_up_probes
 from ssh_probes.errors import ExecutorError, InputError
-from ssh_probes.executor import SSHOptions, executor_for
+from ssh_probes.executor import Executor, SSHOptions, executor_for
 from ssh_probes.model import Finding, HostTarget, ProbeConfig, ProbeResult
 from ssh_probes.probes import build
 from ssh_probes.rules import Thresholds
@@ -96,20 +98,6 @@ def symptom_target(
     return " ".join(parts)
 
 
-def selector(word: str) -> tuple[str, str] | None:
-    """`group=web` -> ("group", "web"): triage every host whose label holds that value."""
-    if "=" not in word:
-        return None
-    from commands.hosts import label
-
-    return label(word)
-
-
-def selects(labels: dict[str, str], key: str, value: str) -> bool:
-    """True when the label `key` is `value` or a comma-separated list holding it."""
-    return value in labels.get(key, "").split(",")
-
-
 def _attribute(results: list[ProbeResult]) -> None:
     """Which provider (CDN, cloud) each address docker_detail resolved belongs to.
 
@@ -129,8 +117,12 @@ async def run(
     port: int | None = None,
     url: HttpRequest | None = None,
     guard: Guard = AT_THE_MACHINE,
+    executor: Executor | None = None,
 ) -> Report:
     """Connect once, run every probe concurrently, evaluate the rules.
+
+    `executor`, when given, is `host`'s, made by the caller (maybe already connecting:
+    SSHExecutor.start_connect); run closes it as it closes its own.
 
     With `port`, that port is expected to listen for this run, and the bot connects to it
     from outside at the same time as the probes run. With `url`, the HTTP check runs on the
@@ -165,7 +157,7 @@ async def run(
     findings: list[Finding] = []
     results: list[ProbeResult] = []
     web: Report | None = None
-    executor = executor_for(host, opts.ssh)
+    executor = executor or executor_for(host, opts.ssh)
     try:
         await executor.connect()
         checked = (

@@ -1,22 +1,13 @@
 """Run a fixed argv on a host over one pinned-key SSH connection (or locally: local.py).
 
-Foreign errors (OSError, asyncssh) become the ExecutorError tree here, at the boundary:
-
-    ConnectionRefusedError                        -> ConnectRefused
-    asyncssh.ConnectionLost, other DisconnectError,
-      ChannelOpenError (the server hung up on us) -> ConnectRefused
-    TimeoutError, EHOSTUNREACH, ENETUNREACH,
-      other OSError (DNS, routing)                -> ConnectTimeout
-    asyncssh.PermissionDenied                     -> AuthFailed
-    asyncssh.HostKeyNotVerifiable, no pinned key  -> HostKeyMismatch
-    unreadable or invalid key file                -> InputError (a user mistake)
+Foreign errors (OSError, asyncssh) become the ExecutorError tree at the boundary
+(ssh_probes.ssh_errors).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import math
 import shlex
 import time
@@ -26,16 +17,11 @@ from dataclasses import replace
 from typing import Any
 
 import asyncssh
-from asyncssh import SSHKey
 
 from ssh_probes.batch import KILLED, batch
 from ssh_probes.capture import capture
 from ssh_probes.errors import (
-    AuthFailed,
-    ConnectRefused,
-    ConnectTimeout,
     ExecutorError,
-    HostKeyMismatch,
     InputError,
 )
 from ssh_probes.executor_base import LOCALE_ENV, ExecutorBase
@@ -46,6 +32,7 @@ from ssh_probes.local import LocalExecutor as LocalExecutor  # re-exported
 from ssh_probes.model import CommandResult, HostTarget
 from ssh_probes.model import SSHOptions as SSHOptions  # re-exported: options need no asyncssh
 from ssh_probes.quickack import ack_at_once
+from ssh_probes.ssh_errors import load_client_key, map_error
 
 SSH_KILL_GRACE_S = 0.25
 # Over SSH, our deadline closes the channel, but OpenSSH ignores signal requests for root
@@ -67,38 +54,6 @@ def open_ssh_connections() -> int:
     return sum(1 for conn in list(_CONNECTIONS) if not conn.is_closed())
 
 
-def map_error(host: str, exc: BaseException, doing: str = "connecting") -> ExecutorError:
-    """The ExecutorError for a foreign exception raised while `doing`."""
-    if isinstance(exc, ExecutorError):
-        return exc
-    if isinstance(exc, asyncssh.PermissionDenied):
-        return AuthFailed(host, f"{doing}: server rejected our key ({exc.reason})")
-    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return HostKeyMismatch(host, f"{doing}: host key is not the pinned one ({exc.reason})")
-    if isinstance(exc, asyncssh.DisconnectError | asyncssh.ChannelOpenError):
-        return ConnectRefused(host, f"{doing}: server closed the connection ({exc.reason})")
-    if isinstance(exc, ConnectionRefusedError):
-        return ConnectRefused(host, f"{doing}: connection refused")
-    if isinstance(exc, TimeoutError):
-        return ConnectTimeout(host, f"{doing}: no answer in time")
-    if isinstance(exc, OSError):
-        why = {
-            errno.EHOSTUNREACH: "host unreachable",
-            errno.ENETUNREACH: "network unreachable",
-        }.get(exc.errno or 0, exc.strerror or str(exc))
-        return ConnectTimeout(host, f"{doing}: {why}")
-    return ConnectRefused(host, f"{doing}: {type(exc).__name__}: {exc}")
-
-
-def _load_client_key(path: str) -> SSHKey:
-    try:
-        return asyncssh.read_private_key(path)
-    except OSError as exc:
-        raise InputError(f"cannot read key file {path}: {exc.strerror or exc}") from exc
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise InputError(f"cannot read key file {path}: {exc}") from exc
-
-
 class SSHExecutor(ExecutorBase):
     """Runs argv over one asyncssh connection per host, host key pinned, channels bounded."""
 
@@ -110,9 +65,23 @@ class SSHExecutor(ExecutorBase):
         self._channels = asyncio.Semaphore(self.options.max_channels)
         self._lock = asyncio.Lock()
         self._remote_timeout = True  # until the host shows it has no `timeout`
+        self._early: asyncio.Task[None] | None = None
+
+    def start_connect(self) -> None:
+        """Begin connecting now, in a task, while the caller prepares (imports, builds the
+        probes); the next connect() takes over this attempt, its error included, so a host
+        that is down is tried once, not twice."""
+        if self._early is None:
+            self._early = asyncio.ensure_future(self._connect())
 
     async def connect(self) -> None:
         """Open the connection if it is not open; concurrent callers share one attempt."""
+        early, self._early = self._early, None
+        if early is not None:
+            await early
+        await self._connect()  # open already (returns at once), or opened again after a drop
+
+    async def _connect(self) -> None:
         async with self._lock:
             if self._conn is not None and not self._conn.is_closed():
                 return
@@ -125,7 +94,7 @@ class SSHExecutor(ExecutorBase):
     async def _open(self) -> asyncssh.SSHClientConnection:
         t, o = self.target, self.options
         keys, cas, revoked = pinned_host_keys(t)  # before any packet: no pin, no connection
-        client_keys = [_load_client_key(t.key_path)] if t.key_path else None
+        client_keys = [load_client_key(t.key_path)] if t.key_path else None
         try:
             async with asyncio.timeout(o.connect_timeout_s):
                 return await asyncssh.connect(
@@ -305,6 +274,11 @@ class SSHExecutor(ExecutorBase):
 
     async def close(self) -> None:
         """Close the connection and wait (briefly) until it is gone."""
+        early, self._early = self._early, None
+        if early is not None:  # started, never taken over: stop it, or close what it opened
+            early.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ExecutorError, InputError):
+                await early
         async with self._lock:
             conn, self._conn = self._conn, None
         if conn is None:

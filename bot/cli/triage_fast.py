@@ -24,8 +24,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from commands.hosts import HostSpec
     from commands.report import Report
+    from ssh_probes.executor import SSHExecutor
+    from ssh_probes.model import HostTarget
 
 
 def triage_word(args: list[str]) -> str | None:
@@ -36,6 +39,15 @@ def triage_word(args: list[str]) -> str | None:
     if len(rest) != 1 or rest[0].startswith("-"):
         return None
     return rest[0]
+
+
+def _before_run() -> None:
+    """What the routine needs before it runs (the probes, the rules, the store's rows),
+    imported while the one host's connection is being opened."""
+    import importlib
+
+    for name in ["commands.triage", "bot.service", "bot.target_policy"]:
+        importlib.import_module(name)
 
 
 def _after_window(as_json: bool) -> None:
@@ -53,13 +65,12 @@ def _specs(url: str, word: str) -> list[HostSpec] | None:
     """The hosts `word` names, as the full path finds them; None when the thin read cannot
     tell. A label nobody has is the full path's InputError."""
     from bot.store.quick import host_spec, host_specs
-    from commands import triage
-    from commands.hosts import LOCAL_SPEC
+    from commands.hosts import LOCAL_SPEC, selector, selects
     from commands.validate import host_name
     from ssh_probes.errors import InputError
     from ssh_probes.model import LOCAL_HOST
 
-    chosen = triage.selector(word)  # an invalid label: the full path's own error
+    chosen = selector(word)  # an invalid label: the full path's own error
     if chosen is None:
         name = host_name(word)
         spec = LOCAL_SPEC if name == LOCAL_HOST else host_spec(url, name)
@@ -68,10 +79,24 @@ def _specs(url: str, word: str) -> list[HostSpec] | None:
     every = host_specs(url)
     if every is None:
         return None
-    specs = [s for s in every if triage.selects(s.labels, key, value)]
+    specs = [s for s in every if selects(s.labels, key, value)]
     if not specs:
         raise InputError(f"no registered host has label {key}={value}")
     return specs
+
+
+def _early(specs: list[HostSpec], settings: Settings) -> tuple[HostTarget, SSHExecutor] | None:
+    """One host over SSH: its target and executor, made before the routine's modules are
+    imported so that its connection opens meanwhile (every.start_connect)."""
+    from ssh_probes.model import LOCAL_HOST
+
+    if len(specs) != 1 or specs[0].name == LOCAL_HOST:
+        return None
+    from bot.service import host_target, ssh_options
+    from ssh_probes.executor import SSHExecutor
+
+    target = host_target(specs[0], settings)
+    return target, SSHExecutor(target, ssh_options(settings))
 
 
 def run_triage(word: str, as_json: bool) -> bool:
@@ -89,14 +114,28 @@ def run_triage(word: str, as_json: bool) -> bool:
     specs = _specs(url, word)
     if specs is None:
         return False
-    from bot.service import Who, host_target, triage_options
-    from bot.target_policy import guard_for
-    from commands import triage
-
-    who = Who()
-    options, guard = triage_options(settings), guard_for(settings, who.source)
+    early = _early(specs, settings)
+    loader = threading.Thread(target=_after_window, args=(as_json,), name="after-window")
+    loader.daemon = True
 
     async def every() -> list[Report]:
+        if early is not None:
+            early[1].start_connect()
+        await asyncio.to_thread(_before_run)
+        loader.start()
+        from bot.service import Who, host_target, triage_options
+        from bot.target_policy import guard_for
+        from commands import triage
+
+        if early is not None:
+            target, executor = early
+            try:
+                options, guard = triage_options(settings), guard_for(settings, Who().source)
+            except BaseException:
+                await executor.close()
+                raise
+            return [await triage.run(target, options, guard=guard, executor=executor)]
+        options, guard = triage_options(settings), guard_for(settings, Who().source)
         gate = asyncio.Semaphore(settings.max_parallel_hosts)
 
         async def one(spec: HostSpec) -> Report:
@@ -105,14 +144,13 @@ def run_triage(word: str, as_json: bool) -> bool:
 
         return list(await asyncio.gather(*(one(s) for s in specs)))
 
-    loader = threading.Thread(target=_after_window, args=(as_json,), name="after-window")
-    loader.daemon = True
-    loader.start()
     reports = asyncio.run(every())
     loader.join()
     from bot.cli.output import print_json, print_report
     from bot.cli.quick_record import record_either
+    from bot.service import Who
 
+    who = Who()
     stored = [record_either(url, r, settings, who) for r in reports]
     if "=" not in word:
         print_report(stored[0], as_json)

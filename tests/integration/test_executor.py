@@ -665,3 +665,42 @@ async def test_ssh_prefers_aes_gcm_and_still_connects_without_it(lab_host: LabHo
         assert (await ex.run(["true"])).ok
         assert ex._conn is not None
         assert ex._conn.get_extra_info("send_cipher") == "chacha20-poly1305@openssh.com"
+
+
+async def test_ssh_an_early_attempt_that_fails_is_tried_once(counter: Counter) -> None:
+    """start_connect, then connect(): the caller gets the early attempt's error; the host
+    sees one connection, not a second try (a host that is down costs one timeout)."""
+    target = HostTarget("early", address="127.0.0.1", port=counter.port, host_keys=(KEY,))
+    executor = SSHExecutor(target, OPTS)
+    executor.start_connect()
+    executor.start_connect()  # a second call starts nothing more
+    with pytest.raises(ExecutorError):  # the listener hangs up before any banner
+        await executor.connect()
+    await asyncio.sleep(0.1)
+    assert counter.accepted == 1
+    await executor.close()
+
+
+async def test_ssh_an_early_attempt_never_taken_over_is_stopped_by_close(
+    counter: Counter,
+) -> None:
+    target = HostTarget("early", address="127.0.0.1", port=counter.port, host_keys=(KEY,))
+    executor = SSHExecutor(target, OPTS)
+    executor.start_connect()
+    await executor.close()  # no "exception was never retrieved", nothing left open
+    assert executor._early is None and executor._conn is None
+
+
+@pytest.mark.lab
+async def test_ssh_an_early_attempt_is_the_connection_runs_use(lab_host: LabHost) -> None:
+    executor = SSHExecutor(target_for(lab_host), OPTS)
+    executor.start_connect()
+    await asyncio.sleep(0)
+    try:
+        await executor.connect()
+        first = executor._conn
+        assert (await executor.run(["sh", "-c", "echo ok"])).stdout == "ok\n"
+        assert executor._conn is first  # taken over, not opened twice
+    finally:
+        await executor.close()
+    assert await logged(lab_host, "Accepted publickey") == 1  # one connection in all

@@ -28,7 +28,7 @@ FLOOR = {
 MAX_LINES = 300
 # Over the limit today, owned by work in flight; remove an entry when its module is split.
 LARGE = {
-    "ssh_probes/executor.py": 360,  # SSH executor: connect, run, run_many (issue 12 item 3)
+    "ssh_probes/executor.py": 320,  # SSH executor: connect, run, run_many (issue 12 item 3)
 }
 
 
