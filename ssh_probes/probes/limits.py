@@ -16,6 +16,10 @@ at about 9 ms of CPU on a host of 130 processes:
 - every process's open descriptors (the names in `/proc/PID/fd`, counted by globbing) and,
   for those holding at least MIN_FDS, the soft "Max open files" of `/proc/PID/limits`. As
   another user only the bot's own processes are readable: the count left out is reported.
+
+The window's `sleep` starts right after the first TcpExt reading and the per-process walk
+runs while it sleeps (issue 18: the walk took ~30 ms of a busy batch's start, which delayed
+the window and so the whole triage); the output is the same, in the same order.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ w=$1 min=$2
 read -r up _ < /proc/uptime; echo "@@tb uptime $up"
 [ -r /etc/fstab ] && echo "@@tb fstab"
 grep -H -E "^TcpExt:|[[:space:]]($3|auto)[[:space:]]" /proc/net/netstat /proc/mounts /etc/fstab
+sleep "$w" & sl=$!
 echo "@@tb sysctl"
 f=/proc/sys/net/netfilter/nf_conntrack_
 head -n 1 /proc/sys/fs/file-nr ${f}count ${f}max
@@ -56,7 +61,7 @@ for p in /proc/[0-9]*; do
   echo "${p#/proc/} $# ${l:-?} $c"
 done
 echo "@@tb unreadable $u"
-sleep "$w"
+wait "$sl"
 read -r up _ < /proc/uptime; echo "@@tb uptime $up"
 grep -H "^TcpExt:" /proc/net/netstat
 exit 0

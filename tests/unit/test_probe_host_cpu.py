@@ -225,3 +225,23 @@ def test_processes_without_asking_ps_p_gives_the_facts_of_asking_it() -> None:
         "sleep",
     ]
     assert "ps -p" not in build("processes").command[2]
+
+
+def test_limits_walks_processes_inside_its_window() -> None:
+    """The per-process walk runs while the window's `sleep` does (it no longer delays the
+    window, hence the whole batch): the two readings are still at least the window apart,
+    the walk's lines still come between them, and the facts parse as before."""
+    script = build("limits").command[2]
+    assert script.index('sleep "$w" &') < script.index("for p in /proc/[0-9]*")
+    assert script.index('echo "@@tb unreadable $u"') < script.index('wait "$sl"')
+    # A walk slower than the window (each process naps): the second reading waits for both.
+    slow = script.replace("c=; read -r c < $p/comm", "c=; read -r c < $p/comm; sleep 0.02")
+    out = subprocess.run(
+        ["sh", "-c", slow, "sh", "0.3", "1", "ext4"], capture_output=True, text=True, timeout=30
+    ).stdout
+    ups = [float(line.split()[2]) for line in out.splitlines() if line.startswith("@@tb uptime")]
+    assert len(ups) == 2 and ups[1] - ups[0] >= 0.29
+    assert out.index("@@tb fds") < out.index("@@tb unreadable") < out.rindex("@@tb uptime")
+    found = build("limits").parse(CommandResult(out, "", 0, 0.0))
+    assert found["listen"]["window_s"] >= 0.29
+    assert found["fds"]["counted"] >= 1  # this test's own processes hold descriptors
