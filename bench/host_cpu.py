@@ -10,7 +10,8 @@ is accounted there by the kernel; the figure is the cgroup's `cpuacct.usage` del
 Measured for: the default triage with every probe in one batched session (today), the same
 with one session per probe (as before the batch), and two by-hand references with one `ssh`
 each: the seed's routine (`bench.fleet_tools.SEED_ROUTINE`: top, free, vmstat 1, ps aux,
-journalctl, ss, df, docker ps) and triagebot's own probe commands in one shell.
+journalctl, ss, df, docker ps) and triagebot's own probe commands in one shell; and the
+floor of any remote routine: one connection, as triage opens it, running `true`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ def by_hand_once(host: LabHost, seed: bool) -> None:
     )  # fmt: skip
 
 
+def session_true_once(host: LabHost) -> None:
+    """The floor of any remote routine: one connection (as triage opens it) running `true`."""
+
+    async def go() -> None:
+        async with SSHExecutor(target_for(host)) as executor:
+            if not (await executor.run(["true"])).ok:
+                raise SystemExit("`true` failed on the lab host")
+
+    asyncio.run(go())
+
+
 def measure(group: Path, runs: int, once: Any) -> dict[str, float]:
     once()  # warm-up
     costs = []
@@ -91,6 +103,7 @@ def main() -> None:
             "one_session_per_probe": measure(group, args.runs, lambda: triage_once(host, False)),
             "seed_routine_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, True)),
             "own_commands_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, False)),
+            "connection_running_true": measure(group, args.runs, lambda: session_true_once(host)),
         }
     finally:
         lab.close()
