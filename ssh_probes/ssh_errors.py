@@ -51,6 +51,7 @@ def map_error(host: str, exc: BaseException, doing: str = "connecting") -> Execu
 
 
 def load_client_key(path: str) -> SSHKey:
+    """The user's private key; an unreadable or invalid file is the user's InputError."""
     try:
         return asyncssh.read_private_key(path)
     except OSError as exc:

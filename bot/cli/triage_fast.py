@@ -9,6 +9,8 @@ store at the head revision:
   pydantic), else load_settings with its validation and errors; the guard is
   bot.target_policy's for the CLI, and every host is triaged at once (at most
   max_parallel_hosts), as bot.service.triage_specs does;
+- for one host over SSH the connection starts opening (SSHExecutor.start_connect) before
+  the routine's probes and rules are imported, on a thread, and triage.run takes it over;
 - while the remote sample window runs (this process is idle then) a thread imports what
   comes after it: the diff, the sqlite3 writer and, for text, the terminal renderer;
 - each run is redacted, diffed and stored like bot.service.record (bot.cli.quick_record:
@@ -42,8 +44,8 @@ def triage_word(args: list[str]) -> str | None:
 
 
 def _before_run() -> None:
-    """What the routine needs before it runs (the probes, the rules, the store's rows),
-    imported while the one host's connection is being opened."""
+    """What the routine needs before it runs (its probes and rules, the service layer),
+    imported on a thread while one host's connection is being opened."""
     import importlib
 
     for name in ["commands.triage", "bot.service", "bot.target_policy"]:
@@ -87,7 +89,7 @@ def _specs(url: str, word: str) -> list[HostSpec] | None:
 
 def _early(specs: list[HostSpec], settings: Settings) -> tuple[HostTarget, SSHExecutor] | None:
     """One host over SSH: its target and executor, made before the routine's modules are
-    imported so that its connection opens meanwhile (every.start_connect)."""
+    imported, so that its connection opens meanwhile (SSHExecutor.start_connect)."""
     from ssh_probes.model import LOCAL_HOST
 
     if len(specs) != 1 or specs[0].name == LOCAL_HOST:
