@@ -115,6 +115,7 @@ def test_without_a_socket_it_says_so() -> None:
     assert "data_received" not in vars(conn)
 
 
+@pytest.mark.lab
 async def test_ssh_connections_ack_at_once(lab_host: LabHost) -> None:
     executor = SSHExecutor(target_for(lab_host), SSHOptions(connect_timeout_s=3.0))
     try:
