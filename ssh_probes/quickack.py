@@ -2,11 +2,12 @@
 
 sshd does not set TCP_NODELAY for a session without a terminal, so Nagle holds a small
 packet of its until the one before it is acknowledged. Right after authentication it sends
-an unsolicited `hostkeys-00@openssh.com` request, which the client never answers; the client
-has just sent its channel open, so Linux delays the ACK of that request (~40 ms, waiting for
-data to piggyback on), and sshd's channel-open confirmation waits behind it. Measured on the
-lab (own-PID host, real sshd): the first session took 45 ms to open, later ones 1-2 ms
-(tcpdump: a 43.6 ms gap, then the client's bare ACK, then the confirmation).
+a packet that needs no answer (by its size and timing, OpenSSH's `hostkeys-00@openssh.com`
+notice; the payload is encrypted); the client has just sent its channel open, so Linux
+delays the ACK of it (~40 ms, waiting for data to piggyback on), and sshd's channel-open
+confirmation waits behind it. Measured on the lab (own-PID host, real sshd): the first
+session took 45 ms to open, later ones 1-2 ms (tcpdump: a 280-byte packet from sshd, a
+43.6 ms gap, the client's bare ACK, then the confirmation).
 
 Setting TCP_QUICKACK after each read sends a delayed ACK now and leaves delayed-ACK mode
 (Linux re-enters it on the next send, hence after every read). With it the first session
