@@ -113,10 +113,11 @@ async def triage_group(
     return await triage_specs(store, settings, specs, who)
 
 
-async def triage_specs(
-    store: Store, settings: Settings, specs: Sequence[HostSpec], who: Who = Who()
+async def triage_each(
+    settings: Settings, specs: Sequence[HostSpec], who: Who = Who()
 ) -> list[Report]:
-    """Triage these hosts at once (at most max_parallel_hosts), store each run, in order."""
+    """Triage these hosts at once (at most max_parallel_hosts), in their order; nothing is
+    stored (triage_specs stores them; the CLI's fast path stores them with sqlite3)."""
     import asyncio
 
     from commands import triage
@@ -130,7 +131,14 @@ async def triage_specs(
         async with gate:
             return await triage.run(host_target(spec, settings), options, guard=guard)
 
-    reports = await asyncio.gather(*(one(s) for s in specs))
+    return list(await asyncio.gather(*(one(s) for s in specs)))
+
+
+async def triage_specs(
+    store: Store, settings: Settings, specs: Sequence[HostSpec], who: Who = Who()
+) -> list[Report]:
+    """Triage these hosts at once (at most max_parallel_hosts), store each run, in order."""
+    reports = await triage_each(settings, specs, who)
     return [await record(store, r, settings, who) for r in reports]
 
 

@@ -6,9 +6,9 @@ store at the head revision:
 
 - the host (or every host with the label) comes from bot.store.quick, read-only;
 - the settings are their defaults when the environment sets none (bot.settings_light, no
-  pydantic), else load_settings with its validation and errors; the guard is
-  bot.target_policy's for the CLI, and every host is triaged at once (at most
-  max_parallel_hosts), as bot.service.triage_specs does;
+  pydantic), else load_settings with its validation and errors; the hosts are triaged by
+  bot.service.triage_each (at once, at most max_parallel_hosts, the CLI's guard), as the
+  full path's triage_specs does;
 - for one host over SSH the connection starts opening (SSHExecutor.start_connect) before
   the routine's probes and rules are imported, on a thread, and triage.run takes it over;
 - while the remote sample window runs (this process is idle then) a thread imports what
@@ -125,26 +125,19 @@ def run_triage(word: str, as_json: bool) -> bool:
             early[1].start_connect()
         await asyncio.to_thread(_before_run)
         loader.start()
-        from bot.service import Who, host_target, triage_options
+        from bot.service import Who, triage_each, triage_options
         from bot.target_policy import guard_for
         from commands import triage
 
-        if early is not None:
-            target, executor = early
-            try:
-                options, guard = triage_options(settings), guard_for(settings, Who().source)
-            except BaseException:
-                await executor.close()
-                raise
-            return [await triage.run(target, options, guard=guard, executor=executor)]
-        options, guard = triage_options(settings), guard_for(settings, Who().source)
-        gate = asyncio.Semaphore(settings.max_parallel_hosts)
-
-        async def one(spec: HostSpec) -> Report:
-            async with gate:
-                return await triage.run(host_target(spec, settings), options, guard=guard)
-
-        return list(await asyncio.gather(*(one(s) for s in specs)))
+        if early is None:
+            return await triage_each(settings, specs, Who())
+        target, executor = early
+        try:
+            options, guard = triage_options(settings), guard_for(settings, Who().source)
+        except BaseException:
+            await executor.close()
+            raise
+        return [await triage.run(target, options, guard=guard, executor=executor)]
 
     reports = asyncio.run(every())
     loader.join()
