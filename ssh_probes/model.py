@@ -51,6 +51,13 @@ class HostTarget:
 
 Facts = dict[str, Any]
 
+# The host-side limit of every probe with no reason for another (issue 18, host CPU): a
+# batch runs one `timeout` (and its `sh`) per distinct limit, ~3.5 ms of the host's CPU
+# each, so quick probes share one. 11 s is the default 1 s window + 10 s, the limit of the
+# probes that walk every process; a probe that sleeps its window takes the greater of this
+# and the window + what it needs (so a longer window still gives it its full margin).
+QUICK_LIMIT_S = 11.0
+
 
 @dataclass(frozen=True)
 class SSHOptions:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ssh_probes.checks.base import Check, static
 from ssh_probes.codes import Code
-from ssh_probes.model import CommandResult, Facts, Finding, HostTarget, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Finding, HostTarget, Probe
 from ssh_probes.rules.base import Thresholds
 
 HOST_REBOOTED = Code(
@@ -52,7 +52,7 @@ def parse(result: CommandResult) -> Facts:
 
 
 UPTIME = Probe(
-    name="uptime", area="kernel", command=("sh", "-c", SCRIPT), parse=parse, timeout_s=5.0
+    name="uptime", area="kernel", command=("sh", "-c", SCRIPT), parse=parse, timeout_s=QUICK_LIMIT_S
 )
 
 

@@ -19,7 +19,7 @@ only the comparison with the bot's clock is made.
 
 from __future__ import annotations
 
-from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe, ProbeConfig
 
 MARK = "@@tb "
 
@@ -91,6 +91,6 @@ def probe(config: ProbeConfig) -> Probe:
         area="kernel",
         command=("sh", "-c", SCRIPT, "sh", f"{window:g}"),
         parse=parse,
-        timeout_s=window + 6.0,
+        timeout_s=max(QUICK_LIMIT_S, window + 6.0),
         clocked=True,
     )

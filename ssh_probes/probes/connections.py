@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 from ssh_probes.probes.sockets import is_loopback, split_endpoint
 
 TOP = 10
@@ -253,5 +253,5 @@ CONNECTIONS = Probe(
     area="network",
     command=("sh", "-c", SCRIPT, "sh", str(TW_LISTED_MAX)),
     parse=parse,
-    timeout_s=10.0,
+    timeout_s=QUICK_LIMIT_S,
 )

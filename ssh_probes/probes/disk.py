@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 
 SEPARATOR = "--- inodes ---"
 ALSO_SHOWN = 10  # other mount points of one filesystem kept as evidence
@@ -220,5 +220,5 @@ DISK = Probe(
         f"df -PT; echo '{SEPARATOR}'; df -PTi; echo '{MOUNTS}'; cat /proc/mounts",
     ),
     parse=parse,
-    timeout_s=10.0,
+    timeout_s=QUICK_LIMIT_S,
 )

@@ -20,7 +20,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 from ssh_probes.redact import redact
 
 LOOKBACK_H = 24
@@ -234,5 +234,5 @@ KERNEL = Probe(
     area="kernel",
     command=("sh", "-c", SCRIPT, "sh", str(LOOKBACK_H), str(MAX_LINES)),
     parse=parse,
-    timeout_s=10.0,
+    timeout_s=QUICK_LIMIT_S,
 )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe, ProbeConfig
 from ssh_probes.redact import redact
 
 MARK = "@@tb "
@@ -222,5 +222,5 @@ def probe(config: ProbeConfig) -> Probe:
         area="kernel",
         command=("sh", "-c", SCRIPT, "sh", f"{window:g}", str(MIN_FDS), "|".join(LOCAL_FS)),
         parse=parse,
-        timeout_s=window + 10.0,
+        timeout_s=max(QUICK_LIMIT_S, window + 10.0),
     )

@@ -7,7 +7,7 @@ a group are compared on them. Older captures without those lines parse without t
 
 from __future__ import annotations
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 
 SCRIPT = r"""
 cat /proc/loadavg && getconf _NPROCESSORS_ONLN || exit 1
@@ -54,5 +54,5 @@ LOAD = Probe(
     area="cpu",
     command=("sh", "-c", SCRIPT),
     parse=parse,
-    timeout_s=5.0,
+    timeout_s=QUICK_LIMIT_S,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe, ProbeConfig
 from ssh_probes.redact import redact
 
 TOP = 10
@@ -158,5 +158,5 @@ def probe(config: ProbeConfig) -> Probe:
         area="processes",
         command=("sh", "-c", SCRIPT, "sh", f"{window:g}"),
         parse=parse,
-        timeout_s=window + 10.0,
+        timeout_s=max(QUICK_LIMIT_S, window + 10.0),
     )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, HostTarget, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, HostTarget, Probe
 
 # Each name between markers, with getent's exit status: 0 found, 2 not found.
 SCRIPT = 'for n do echo "@@name $n"; getent ahosts "$n"; echo "@@rc $?"; done'
@@ -58,7 +58,7 @@ RESOLVE = Probe(
     area="dns",
     command=("sh", "-c", SCRIPT, "sh"),
     parse=parse,
-    timeout_s=10.0,
+    timeout_s=QUICK_LIMIT_S,
     args=probe_args,
     applies=lambda host: bool(names(host)),
 )

@@ -11,7 +11,7 @@ only of the (at most MAX_SHOWN) failed and activating units, so the cost stays b
 
 from __future__ import annotations
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 from ssh_probes.probes.clock import NO_SYSTEMD
 
 MARK = "@@tb "
@@ -128,5 +128,5 @@ SERVICES = Probe(
     area="services",
     command=("sh", "-c", SCRIPT, "sh", str(MAX_SHOWN)),
     parse=parse,
-    timeout_s=10.0,
+    timeout_s=QUICK_LIMIT_S,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe
 
 _PROC = re.compile(r'\("([^"]*)",pid=(\d+),fd=(\d+)\)')
 
@@ -66,5 +66,5 @@ SOCKETS = Probe(
     area="network",
     command=("ss", "-H", "-lntp"),
     parse=parse,
-    timeout_s=5.0,
+    timeout_s=QUICK_LIMIT_S,
 )

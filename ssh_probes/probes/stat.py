@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe, ProbeConfig
+from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe, ProbeConfig
 
 SAMPLE = "--- sample"
 MEMINFO = "--- meminfo"
@@ -180,5 +180,5 @@ def probe(config: ProbeConfig) -> Probe:
         area="cpu",
         command=("sh", "-c", SCRIPT, "sh", f"{window:g}", f"{window / 2:g}"),
         parse=parse,
-        timeout_s=window + 5.0,
+        timeout_s=max(QUICK_LIMIT_S, window + 5.0),
     )
