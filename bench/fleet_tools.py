@@ -60,10 +60,10 @@ def probe_commands(target: HostTarget, config: ProbeConfig | None = None) -> lis
     """Each default probe's remote command line as the SSH executor sends it, less the
     host-side `timeout -s KILL` it wraps every command in (one more exec per command for
     triagebot; the baselines are spared it)."""
-    return [
-        shlex.join(["env", "LC_ALL=C", *build(name, config).argv(target)])
-        for name in DEFAULT_PROBES
-    ]
+    probes = [build(name, config) for name in DEFAULT_PROBES]
+    # A probe that reuses another's output (sockets from connections) sends nothing.
+    sent = [p for p in probes if not (p.reuses and p.reuses[0] in DEFAULT_PROBES)]
+    return [shlex.join(["env", "LC_ALL=C", *p.argv(target)]) for p in sent]
 
 
 def remote_script(commands: list[str]) -> str:

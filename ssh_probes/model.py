@@ -120,6 +120,12 @@ class Probe:
     # When true the runner adds the bot's wall clock just before and after the command to the
     # facts (`bot_clock`), so a rule can compare the host's clock with the bot's.
     clocked: bool = False
+    # (PROBE, MAKE): when the probe named PROBE runs in the same batch, this one sends no
+    # command of its own; MAKE turns PROBE's output into the output this probe's command
+    # would have printed (issue 18: the sockets probe's `ss -lntp` lines are the LISTEN lines
+    # of the connections probe's `ss -tanp`, one `ss` fewer for the host). Run alone, or
+    # without PROBE, it runs its own command.
+    reuses: tuple[str, Callable[[CommandResult], CommandResult]] | None = None
 
     def argv(self, host: HostTarget) -> list[str]:
         """The argv to run on `host`."""

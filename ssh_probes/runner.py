@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ssh_probes.errors import ExecutorError
 from ssh_probes.executor_base import Executor  # not .executor: that imports asyncssh
@@ -108,12 +109,25 @@ async def run_probes(
     # A probe with stdin runs on its own: the batch session has one stdin for all of them.
     if many is None or len(probes) < 2 or any(p.stdin is not None for p in probes):
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
+    # A probe that reuses another's output (Probe.reuses) sends nothing when that one is sent.
+    sending = {p.name for p in probes if p.reuses is None}
+    made = {p.name: p.reuses for p in probes if p.reuses and p.reuses[0] in sending}
+    own = [p for p in probes if p.name not in made]
     started = time.monotonic()
     sent = time.time()
     try:
-        outs = await many([p.argv(host) for p in probes], [p.timeout_s for p in probes])
+        outs = await many([p.argv(host) for p in own], [p.timeout_s for p in own])
     except ExecutorError as exc:
         return [interpret(p, host, None, started, unreachable_error(exc)) for p in probes]
-    return [
-        interpret(p, host, out, started, sent=sent) for p, out in zip(probes, outs, strict=True)
-    ]
+    by_name = {p.name: (p, out) for p, out in zip(own, outs, strict=True)}
+    results = []
+    for probe in probes:
+        if probe.name not in made:
+            results.append(interpret(probe, host, by_name[probe.name][1], started, sent=sent))
+            continue
+        source_name, make = made[probe.name]
+        source, out = by_name[source_name]
+        # A timeout is the source's: its limit is the one the host enforced.
+        limited = replace(probe, timeout_s=source.timeout_s)
+        results.append(interpret(limited, host, make(out), started, sent=sent))
+    return results
