@@ -19,13 +19,12 @@ from ssh_probes.model import CommandResult, Finding, ProbeConfig
 from ssh_probes.probes import connections
 from ssh_probes.rules import Thresholds
 from tests.lab import connection_faults as faults
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.lab
 
 # The lab shares this machine's CPUs with the test run: keep the load rule out of the way.
-CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
 STORM_PORT, STORM_N = 8081, 300
 SYN_PORT, SYN_N = 9443, 15
 LEAK_PORT, LEAK_N = 8090, 25

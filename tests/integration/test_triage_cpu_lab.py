@@ -19,8 +19,7 @@ from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import ProbeConfig, ProbeResult
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.lab
@@ -29,7 +28,6 @@ SSH = SSHOptions(connect_timeout_s=3.0)
 WINDOW = ProbeConfig(sample_window_s=0.3)
 # The test run itself loads the shared CPUs (see test_triage_lab.CALM): only a fault test
 # uses the documented CPU thresholds; memory and iowait keep theirs everywhere.
-CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
 
 
 def result(report: Report, probe: str) -> ProbeResult:

@@ -18,14 +18,12 @@ from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import Finding
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.lab
 
 # The lab shares the machine's CPUs with the test run: keep CPU findings out of the way.
-CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
 OPTS = triage.TriageOptions(ssh=SSHOptions(connect_timeout_s=3.0), thresholds=CALM)
 
 

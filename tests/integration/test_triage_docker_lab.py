@@ -23,11 +23,10 @@ from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import Facts, Finding, ProbeConfig
-from ssh_probes.rules import Thresholds
 from tests.lab import docker_scenes
 from tests.lab.dockerd import Dockerd, remove_stale
 from tests.lab.dockerd import missing as dockerd_missing
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import STATE_DIR, Lab, LabHost
 from tests.unavailable import unavailable
 
@@ -36,7 +35,7 @@ pytestmark = pytest.mark.lab
 # The lab hosts share this machine's CPUs with the test run: keep the load probe quiet.
 OPTS = triage.TriageOptions(
     ssh=SSHOptions(connect_timeout_s=3.0),
-    thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+    thresholds=CALM,
     probe_config=ProbeConfig(sample_window_s=0.3),
 )
 

@@ -13,14 +13,13 @@ import asyncio
 from commands import triage
 from ssh_probes.model import SSHOptions
 from ssh_probes.probes import DEFAULT_PROBES
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import Lab
 
 BASHRC = 'echo x >> "$HOME/starts"\nsleep 0.3\n'
 OPTS = triage.TriageOptions(
     ssh=SSHOptions(connect_timeout_s=10.0, command_timeout_s=10.0),
-    thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+    thresholds=CALM,
     probes=DEFAULT_PROBES,
 )
 

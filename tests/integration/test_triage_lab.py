@@ -14,15 +14,13 @@ import pytest
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.lab
 
 # The lab hosts share this machine's two CPUs with the test run itself, so the load probe
 # would report the test suite's own load; CPU saturation has its own fault test.
-CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
 OPTS = triage.TriageOptions(ssh=SSHOptions(connect_timeout_s=3.0), thresholds=CALM)
 
 

@@ -11,15 +11,14 @@ import pytest
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.lab
 
 OPTS = triage.TriageOptions(
     ssh=SSHOptions(connect_timeout_s=1.5),
-    thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+    thresholds=CALM,
     probes=("sockets",),
 )
 PORT = 8080

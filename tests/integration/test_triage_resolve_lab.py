@@ -9,14 +9,14 @@ import pytest
 from commands import triage
 from ssh_probes.executor import SSHOptions
 from ssh_probes.model import HostTarget, ProbeResult
-from ssh_probes.rules import Thresholds, evaluate
+from ssh_probes.rules import evaluate
 from tests.fixtures.capture import OUTPUTS
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 OPTS = triage.TriageOptions(
     ssh=SSHOptions(connect_timeout_s=3.0),
-    thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+    thresholds=CALM,
     probes=("sockets", "resolve"),
 )
 

@@ -21,13 +21,11 @@ import pytest
 from commands import triage
 from commands.report import Report
 from ssh_probes.executor import SSHOptions
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import Lab, LabHost
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-CALM = Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0)
 SSH = SSHOptions(connect_timeout_s=1.0, command_timeout_s=5.0)
 # More probes than MaxSessions 2: one batched session holds them all (the executor's own
 # channel queueing under MaxSessions is tested in tests/integration/test_executor.py).

@@ -25,8 +25,7 @@ from commands import dig, http, triage
 from commands.dig import DigOptions
 from ssh_probes import batch
 from ssh_probes.executor import LocalExecutor, SSHExecutor, SSHOptions
-from ssh_probes.rules import Thresholds
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -170,7 +169,7 @@ async def test_triage_with_hostile_log_paths(
     target = target_for(lab_host, logs=logs, expect_ports=(22,))
     opts = triage.TriageOptions(
         ssh=SSHOptions(connect_timeout_s=3.0),
-        thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+        thresholds=CALM,
         probes=("load", "logs", "sockets"),
     )
     report = await triage.run(target, opts, port=22)

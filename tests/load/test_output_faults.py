@@ -18,9 +18,8 @@ from commands import triage
 from ssh_probes import probes
 from ssh_probes.executor import Executor, LocalExecutor, SSHExecutor, SSHOptions
 from ssh_probes.model import CommandResult, HostTarget, Probe
-from ssh_probes.rules import Thresholds
 from ssh_probes.runner import run_probe
-from tests.lab.fixtures import target_for
+from tests.lab.fixtures import CALM, target_for
 from tests.lab.netns import LabHost
 
 pytestmark = pytest.mark.slow
@@ -138,7 +137,7 @@ async def test_df_hung_on_a_dead_mount_gives_a_partial_report(
     monkeypatch.setitem(probes.FACTORIES, "disk", probes.static(fast_disk))
     opts = triage.TriageOptions(
         ssh=OPTS,
-        thresholds=Thresholds(load_per_core=1000.0, load_per_core_critical=2000.0),
+        thresholds=CALM,
         probes=("load", "disk", "sockets"),
     )
     report = await triage.run(target_for(lab_host), opts)
