@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the test lab needs: real sshd, BIND, dig, ip/ss, iptables, curl, busybox,
+# mawk and gawk (the processes probe's awk program runs under each),
 # nsenter and mount (util-linux, mount), mkfs.ext4 for loop-mounted test disks (e2fsprogs),
 # dockerd and the docker client for the Docker lab (docker.io; the lab starts its own daemon).
-TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox util-linux mount e2fsprogs coreutils unzip docker.io
+TEST_DEBS := openssh-server openssh-client bind9 bind9-dnsutils iproute2 iptables procps curl busybox mawk gawk util-linux mount e2fsprogs coreutils unzip docker.io
 
 .PHONY: run test lint deps test-deps clean lock
 

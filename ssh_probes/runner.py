@@ -81,6 +81,8 @@ def interpret(
 
     if out is None:
         return result(False, error=error)
+    if "\0" in out.stdout:  # never text (a /proc cmdline's separators): before redaction,
+        out = replace(out, stdout=out.stdout.replace("\0", " "))  # so `--password\0x` is seen
     raw = probe.stored_raw(redactor.text(out.stdout + (out.stderr if probe.raw_stderr else "")))
     if out.timed_out:
         return result(

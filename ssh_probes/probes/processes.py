@@ -1,44 +1,46 @@
-"""Top processes by CPU and by memory: procps `ps -eo ... --sort=-pcpu`, or busybox `ps -o`.
+"""Top processes by CPU and by memory, read from /proc with no `ps` (proc_top).
 
-ps's %CPU is an average over each process's lifetime: a daemon that began spinning a minute
-ago after a month of idling shows ~0%. So the script also reads every process's CPU ticks
-(/proc/PID/stat, utime + stime) twice, the sample window apart ("$1"), and ranks by that,
-as `top` does; this works under busybox too, whose `ps` has no %CPU or thread count.
-The script prints which `ps` answered and its own shell's pid, so the probe's own commands
-are left out. Arguments are redacted here, before they become facts, and capped in length.
+A lifetime %CPU (what `ps` shows) hides a daemon that began spinning a minute ago after a
+month of idling. So the script reads every process's CPU ticks (/proc/PID/stat, utime +
+stime) twice, the sample window apart ("$1"), and ranks by that, as `top` does. The script
+prints its own shell's pid; its own processes are left out. Arguments are redacted here,
+before they become facts, and capped in length. Captures made before issue 18 end in a
+procps or busybox `ps` listing (`--- ps`); the parser still reads them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ssh_probes.model import QUICK_LIMIT_S, CommandResult, Facts, Probe, ProbeConfig
-from ssh_probes.redact import redact
+from ssh_probes.probes.proc_top import (
+    AWK,
+    LINE_CAP,
+    PROC,
+    TICKS_AWK,
+    command_name,
+    rows,
+    shown_args,
+)
 
 TOP = 10
-LINE_CAP = 512  # `cut -c` in the script: a java command line can be kilobytes
-ARGS_CAP = 200
 TICKS = "--- ticks"
-PS = "--- ps"
-FORMATS = ("procps", "busybox")
-# awk drops everything up to the last ") " (the name may hold spaces); then $12, $13 are the
-# 14th and 15th fields of /proc/PID/stat: utime and stime in clock ticks. The shell reads
-# /proc/uptime itself (issue 18: two processes fewer for the host, the same output).
-# Which `ps` the host has is not asked with a `ps -p $$` of its own (issue 18: one process
-# fewer): the procps form is tried, and busybox's `ps`, which has no -e nor --sort, refuses
-# it (usage on stderr, nothing on stdout, exit 1), so its own form runs instead. The listing's
-# marker says which answered (`--- ps procps`); the first line gives the shell's pid (`shell
-# PID HZ`), as it gave the flavour (`procps PID HZ`) before. $(ps ...) runs ps as a child of
-# the shell (the shell execs it in the substitution's fork), so its own row is left out too.
+PS = "--- ps"  # the listing of captures made before the /proc listing: procps or busybox ps
+FORMATS = ("procps", "busybox", "proc")
+# The first sample (proc_top.TICKS_AWK: each process's utime + stime in clock ticks) is kept
+# in "$s": the second sample's awk (proc_top.AWK) reads it back to rank the processes by CPU
+# over the window, and reads the rest of the listing from /proc (no `ps`: issue 18). `own`
+# is the shell's pid: it, its children and theirs are the probe's own processes.
 SCRIPT = (
     "hz=$(getconf CLK_TCK 2>/dev/null || echo 100); "
-    f"t() {{ echo '{TICKS}'; read -r u </proc/uptime; echo \"$u\"; "
-    "cat /proc/[0-9]*/stat 2>/dev/null | "
-    "awk '{p=$1; sub(/^.*\\) /, \"\"); print p, $12 + $13}'; }; "
-    'echo "shell $$ $hz"; t; sleep "$1"; t; '
-    "if l=$(ps -eo pid=,ppid=,user=,pcpu=,pmem=,rss=,nlwp=,args= --sort=-pcpu 2>/dev/null); "
-    f"then echo '{PS} procps'; printf '%s\\n' \"$l\" | cut -c 1-{LINE_CAP}; "
-    f"else echo '{PS} busybox'; ps -o pid=,ppid=,user=,rss=,args= | cut -c 1-{LINE_CAP}; fi"
+    'echo "shell $$ $hz"; '
+    's=$(read -r u </proc/uptime; echo "$u"; cat /proc/[0-9]*/stat 2>/dev/null | '
+    f"awk '{TICKS_AWK}'); "
+    f"printf '%s\\n' '{TICKS}' \"$s\"; sleep \"$1\"; "
+    f"echo '{TICKS}'; read -r u </proc/uptime; echo \"$u\"; "
+    "{ printf '%s\\n@\\n' \"$s\"; cat /proc/[0-9]*/stat 2>/dev/null; } | "
+    f"awk -v own=$$ -v top={TOP} -v cap={LINE_CAP} '{AWK}'"
 )
 _UNITS = {"k": 1, "m": 1024, "g": 1024**2, "t": 1024**3}
 
@@ -47,23 +49,6 @@ def _kb(text: str) -> int:
     """RSS in kB; busybox scales big values (`15m`, `1.2g`)."""
     unit = _UNITS.get(text[-1:].lower())
     return int(float(text[:-1]) * unit) if unit else int(text)
-
-
-def _command(args: str) -> str:
-    """The program's name: `[kthreadd]` -> kthreadd, `/usr/bin/python3 -c` -> python3."""
-    if args.startswith("[") and args.endswith("]"):
-        return args[1:-1]
-    first = args.split(None, 1)[0] if args.strip() else "?"
-    # Processes that retitle themselves (`postgres: checkpointer`) keep the name before ':'.
-    return first.rsplit("/", 1)[-1].rstrip(":") or first
-
-
-def _args(raw: str, line: str) -> str:
-    if len(line) >= LINE_CAP:
-        # `cut` may have split a secret; drop the partial last word before redacting.
-        raw = raw.rsplit(None, 1)[0] if len(raw.split()) > 1 else ""
-    text = redact(raw.strip())
-    return text if len(text) <= ARGS_CAP else text[: ARGS_CAP - 3] + "..."
 
 
 def _row(line: str, fmt: str) -> dict[str, Any] | None:
@@ -93,8 +78,8 @@ def _row(line: str, fmt: str) -> dict[str, Any] | None:
         "mem_pct": mem_pct,
         "rss_kb": rss_kb,
         "threads": threads,
-        "command": _command(raw_args),
-        "args": _args(raw_args, line),
+        "command": command_name(raw_args),
+        "args": shown_args(raw_args, len(line) >= LINE_CAP),
     }
 
 
@@ -110,28 +95,53 @@ def _ticks(block: str) -> tuple[float, dict[int, int]]:
     return float(lines[0].split()[0]), ticks
 
 
+def _listing(rest: str, fmt: str) -> tuple[str, str, str]:
+    """(the tick samples, the format, its listing): the `--- proc` listing, or the `--- ps`
+    one of older captures. Markers count only at the start of a line."""
+    for marker in (PROC, PS):
+        found = re.search(rf"\n{re.escape(marker)}(?=[ \n]|$)", rest)
+        if found:
+            samples, listing = rest[: found.start()], rest[found.end() :]
+            break
+    else:
+        raise ValueError("expected two tick samples and the process listing")
+    if marker == PROC:
+        if fmt != "shell":
+            raise ValueError(f"a {PROC!r} listing after a {fmt!r} head")
+        return samples, "proc", listing
+    if fmt == "shell":  # the flavour is on the listing's marker: `--- ps procps`
+        fmt, _, listing = listing.partition("\n")
+        fmt = fmt.strip()
+        if fmt not in FORMATS[:2]:
+            raise ValueError(f"expected the ps format after {PS!r}, got {fmt[:40]!r}")
+    return samples, fmt, listing
+
+
 def parse(result: CommandResult) -> Facts:
     """Top processes by recent %CPU and by RSS, plus totals; the probe's own left out."""
     head_line, _, rest = result.stdout.partition("\n")
     head = head_line.split()
-    if len(head) != 3 or head[0] not in (*FORMATS, "shell") or not head[1].isdigit():
+    if len(head) != 3 or head[0] not in (*FORMATS[:2], "shell") or not head[1].isdigit():
         raise ValueError(f"expected the ps format marker, got {result.stdout[:80]!r}")
-    fmt, own, hz = head[0], int(head[1]), int(head[2]) if head[2].isdigit() else 100
-    samples, sep, listing = rest.partition(PS)
-    if fmt == "shell":  # the flavour is on the listing's marker: `--- ps procps`
-        fmt, _, listing = listing.partition("\n")
-        fmt = fmt.strip()
-        if fmt not in FORMATS:
-            raise ValueError(f"expected the ps format after {PS!r}, got {fmt[:40]!r}")
+    own, hz = int(head[1]), int(head[2]) if head[2].isdigit() else 100
+    samples, fmt, listing = _listing("\n" + rest, head[0])
     blocks = [b for b in samples.split(TICKS) if b.strip()]
-    if not sep or len(blocks) != 2:
-        raise ValueError("expected two tick samples and the ps listing")
+    if len(blocks) != 2:
+        raise ValueError("expected two tick samples and the process listing")
     (t0, before), (t1, after) = (_ticks(b) for b in blocks)
     window = round(t1 - t0, 2)
-    procs = [p for p in (_row(line, fmt) for line in listing.splitlines()) if p is not None]
+    threads: int | None
+    if fmt == "proc":
+        count, threads, procs = rows(listing, t1, hz)
+    else:
+        procs = [p for p in (_row(line, fmt) for line in listing.splitlines()) if p is not None]
     procs = [p for p in procs if own not in (p["pid"], p["ppid"])]
     if not procs:
-        raise ValueError("ps listed no processes")
+        raise ValueError("no processes listed")
+    if fmt != "proc":
+        count, threads = len(procs), None
+        if fmt == "procps":
+            threads = sum(p["threads"] for p in procs)
     for p in procs:
         del p["ppid"]
         if window > 0 and p["pid"] in after:
@@ -143,8 +153,8 @@ def parse(result: CommandResult) -> Facts:
     return {
         "format": fmt,
         "window_s": window,
-        "total_processes": len(procs),
-        "total_threads": sum(p["threads"] for p in procs) if fmt == "procps" else None,
+        "total_processes": count,
+        "total_threads": threads,
         "top_cpu": by_cpu[:TOP],
         "top_mem": by_mem[:TOP],
     }

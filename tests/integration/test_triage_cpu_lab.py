@@ -1,4 +1,4 @@
-"""`triage` over real SSH with real CPU load: busy loops show in the run queue and in ps.
+"""`triage` over real SSH with real CPU load: busy loops show in the run queue and the listing.
 
 Lab hosts share this machine's /proc and CPUs, so busy loops started here are the lab host's
 load. The window is short (0.3 s) because the machine is shared.
@@ -82,7 +82,7 @@ async def test_quiet_host_reports_cpu_memory_and_processes(lab_host: LabHost) ->
     assert total and stat["mem_total_kb"] == int(total.group(1))
     assert 0.25 <= stat["window_s"] < 5  # /proc/uptime has 10 ms steps
     procs = result(report, "processes").facts
-    assert procs["format"] == "procps"
+    assert procs["format"] == "proc"  # read from /proc by awk, no `ps` (issue 18)
     assert procs["total_threads"] >= procs["total_processes"]
     # Same /proc as this machine: about as many processes as we see here.
     here = sum(1 for d in Path("/proc").iterdir() if d.name.isdigit())
@@ -93,30 +93,32 @@ async def test_quiet_host_reports_cpu_memory_and_processes(lab_host: LabHost) ->
     assert cpu == sorted(cpu, reverse=True) and rss == sorted(rss, reverse=True)
 
 
-async def test_busybox_ps_fallback(lab_host: LabHost) -> None:
-    shim = lab_host.bin_dir / "ps"
-    shim.write_text('#!/bin/sh\nexec busybox ps "$@"\n')
+def _busybox_awk(lab_host: LabHost) -> None:
+    """The host's `awk` is busybox's (as on a busybox host): it reads the /proc listing."""
+    shim = lab_host.bin_dir / "awk"
+    shim.write_text('#!/bin/sh\nexec busybox awk "$@"\n')
     shim.chmod(0o755)
+
+
+async def test_busybox_awk_reads_the_listing(lab_host: LabHost) -> None:
+    _busybox_awk(lab_host)
     opts = triage.TriageOptions(ssh=SSH, thresholds=CALM, probe_config=WINDOW)
     report = await triage.run(target_for(lab_host), opts)
     procs = result(report, "processes").facts
-    assert procs["format"] == "busybox"
-    assert procs["total_threads"] is None
-    assert all(p["threads"] is None and p["cpu_pct_lifetime"] is None for p in procs["top_cpu"])
+    assert procs["format"] == "proc"
+    assert procs["total_threads"] >= procs["total_processes"] > 10
     rss = [p["rss_kb"] for p in procs["top_mem"]]
     assert len(rss) == 10 and rss == sorted(rss, reverse=True) and rss[-1] > 0
-    result(report, "stat")  # the other probes do not use ps
+    assert all(p["args"] and p["user"] for p in procs["top_mem"])
+    result(report, "stat")
 
 
-async def test_busybox_ps_still_names_the_busy_loops(
+async def test_busybox_awk_still_names_the_busy_loops(
     lab_host: LabHost, busy_loops: list[int]
 ) -> None:
-    shim = lab_host.bin_dir / "ps"
-    shim.write_text('#!/bin/sh\nexec busybox ps "$@"\n')
-    shim.chmod(0o755)
+    _busybox_awk(lab_host)
     opts = triage.TriageOptions(ssh=SSH, probe_config=WINDOW)
     report = await triage.run(target_for(lab_host), opts)
-    assert result(report, "processes").facts["format"] == "busybox"
+    assert result(report, "processes").facts["format"] == "proc"
     finding = next(f for f in report.findings if f.code == "cpu.saturated")
-    # busybox ps has no %CPU: the ranking comes from the /proc/PID/stat tick samples.
     assert any(f"pid {pid} python3 (" in finding.suggestion for pid in busy_loops)

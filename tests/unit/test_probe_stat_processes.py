@@ -8,7 +8,7 @@ import pytest
 
 from ssh_probes.model import CommandResult, ProbeConfig
 from ssh_probes.probes import build
-from ssh_probes.probes.processes import ARGS_CAP, LINE_CAP
+from ssh_probes.probes.proc_top import ARGS_CAP, LINE_CAP
 from ssh_probes.probes.processes import parse as parse_ps
 from ssh_probes.probes.stat import parse as parse_stat
 from tests.fixtures.capture import OUTPUTS
@@ -141,3 +141,92 @@ def test_secrets_in_arguments_are_redacted() -> None:
     text = repr(facts)
     assert "abc123notreal" not in text and "s3cretnotreal" not in text
     assert re.search(r"--api-key=\[REDACTED\]", text)
+
+
+PROC_DIR = OUTPUTS / "processes"
+PROC_TXT = (PROC_DIR / "pidns-ps-then-proc.txt").read_text()
+PROC_HEAD, _, PROC_ROWS = PROC_TXT.partition("--- proc ")
+
+
+@pytest.mark.parametrize(
+    ("case", "flavour", "same"),
+    [
+        ("pidns-ps-then-proc", "procps", ("user", "threads", "command", "args", "mem_pct")),
+        ("pidns-proc-busybox", "busybox", ("user", "command", "args")),  # no threads in its ps
+    ],
+)
+def test_proc_listing_gives_what_ps_gave_at_the_same_moment(
+    case: str, flavour: str, same: tuple[str, ...]
+) -> None:
+    # One pid namespace, main's script (ps), then the /proc one, back to back.
+    before = parse_ps(out((PROC_DIR / f"{case}-ps.txt").read_text()))
+    now = parse_ps(out((PROC_DIR / f"{case}.txt").read_text()))
+    assert (before["format"], now["format"]) == (flavour, "proc")
+    assert now["total_processes"] == before["total_processes"]
+    assert now["total_threads"] == (before["total_threads"] or now["total_processes"])
+    for key in ("top_cpu", "top_mem"):
+        assert [p["pid"] for p in now[key]] == [p["pid"] for p in before[key]]
+        for old, new in zip(before[key], now[key], strict=True):
+            for field in same:
+                assert new[field] == old[field], (old["pid"], field)
+            assert abs(new["cpu_pct"] - old["cpu_pct"]) <= 2.0
+            assert (
+                abs(new["cpu_pct_lifetime"] - (old["cpu_pct_lifetime"] or new["cpu_pct_lifetime"]))
+                <= 1.0
+            )
+            assert abs(new["rss_kb"] - old["rss_kb"]) <= 256
+
+
+def test_proc_listing_redacts_and_cuts_arguments_as_before() -> None:
+    now = parse_ps(out(PROC_TXT))
+    assert "--password=[REDACTED]" in repr(now) and "hunter2" not in repr(now)
+    sleeper = next(p for p in now["top_cpu"] if p["command"] == "sleep")
+    assert sleeper["args"].startswith("sleep 60 1 2 3") and sleeper["args"].endswith("...")
+
+
+def _proc(*rows: str, totals: str = "3 5 1000000") -> CommandResult:
+    return out(f"{PROC_HEAD}--- proc {totals}\n" + "".join(f"{r}\n" for r in rows))
+
+
+def test_proc_arguments_joined_by_nul_are_redacted_like_spaced_ones() -> None:
+    facts = parse_ps(_proc("2\t1\tmysql\t2048\t3\t10\t0\t0\tmysqld\0--password\0hunter2\0"))
+    (row,) = facts["top_cpu"]
+    assert row["args"] == "mysqld --password [REDACTED]"
+    assert (row["user"], row["command"], row["threads"], row["rss_kb"]) == (
+        "mysql",
+        "mysqld",
+        3,
+        2048,
+    )
+    assert row["mem_pct"] == 0.2 and facts["total_processes"] == 3 and facts["total_threads"] == 5
+
+
+def test_proc_cut_line_loses_its_partial_last_word_and_control_characters_show_as_marks() -> None:
+    cut = parse_ps(_proc("2\t1\troot\t1\t1\t10\t0\t1\tapp --token ghp_abc"))
+    assert cut["top_cpu"][0]["args"] == "app --token"
+    odd = parse_ps(_proc("2\t1\troot\t1\t1\t10\t0\t0\tapp \x1b[31mred\x07"))
+    assert odd["top_cpu"][0]["args"] == "app ?[31mred?"
+
+
+def test_proc_lifetime_cpu_is_ticks_over_the_time_alive() -> None:
+    # Uptime at the second sample is in the golden head; a process started 100 ticks (1 s)
+    # after boot that used 50 ticks has run for uptime - 1 s.
+    uptime = float(PROC_HEAD.split("--- ticks\n")[2].split()[0])
+    facts = parse_ps(_proc("2\t1\troot\t1\t1\t100\t50\t0\tx"))
+    assert facts["top_cpu"][0]["cpu_pct_lifetime"] == round(100 * 0.5 / (uptime - 1.0), 1)
+
+
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        PROC_HEAD + "--- proc\n",
+        PROC_HEAD + "--- proc 3 x 1000\n2\t1\troot\t1\t1\t1\t0\t0\tx\n",
+        PROC_HEAD + "--- proc 3 5 1000\n",
+        PROC_HEAD + "--- proc 3 5 1000\nnot\ta\trow\n",
+        PROC_HEAD.replace("shell ", "procps ", 1) + "--- proc 3 5 1000\n" + PROC_ROWS,
+    ],
+    ids=["no-totals", "bad-totals", "no-rows", "odd-row", "old-head"],
+)
+def test_proc_unreadable_is_value_error(stdout: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ps(out(stdout))
