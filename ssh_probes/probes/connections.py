@@ -54,6 +54,9 @@ DEFAULT_PORT_RANGE = (32768, 60999)
 # fallback for an ss too old for `exclude` already does so). The count and the threshold are
 # printed (`@@tb tw`) so the output says which way was taken.
 TW_LISTED_MAX = 1000  # ~150 KB of ss lines, well under the executor's 1 MB output cap
+# The range is read with `cat`, not the shell's `read`: dash and busybox read a byte at a
+# time, and an integer sysctl file answers a read at a non-zero offset with end of file, so
+# `read` gets "3" of "32768\t60999" (seen here).
 SCRIPT = r"""
 r=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && echo "@@tb range $r"
 tw=
