@@ -57,6 +57,9 @@ Facts = dict[str, Any]
 # probes that walk every process; a probe that sleeps its window takes the greater of this
 # and the window + what it needs (so a longer window still gives it its full margin).
 QUICK_LIMIT_S = 11.0
+# The limit of the probes that wait on a daemon or a journal (docker, logs): they share the
+# second and last host-side `timeout` of a default triage.
+SLOW_LIMIT_S = 20.0
 
 
 @dataclass(frozen=True)

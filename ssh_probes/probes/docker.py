@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import SLOW_LIMIT_S, CommandResult, Facts, Probe
 from ssh_probes.probes.docker_raw import stored_output
 from ssh_probes.probes.docker_refs import proxy_hosts, proxy_port, url_env
 
@@ -266,6 +266,6 @@ DOCKER = Probe(
     area="docker",
     command=("sh", "-c", SCRIPT, "sh", LIMITED),
     parse=parse,
-    timeout_s=20.0,
+    timeout_s=SLOW_LIMIT_S,
     raw_filter=stored_output,  # container environments are never stored
 )

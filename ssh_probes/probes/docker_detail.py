@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, Probe
+from ssh_probes.model import SLOW_LIMIT_S, CommandResult, Facts, Probe
 from ssh_probes.probes import logtext
 from ssh_probes.probes.docker_refs import is_hostname
 from ssh_probes.redact import redact
@@ -78,7 +78,7 @@ def probe(names: Sequence[str], ids: Sequence[str]) -> Probe:
         area="docker",
         command=("sh", "-c", SCRIPT, "sh", "--names", *names, "--logs", *ids),
         parse=parse,
-        timeout_s=20.0,
+        timeout_s=SLOW_LIMIT_S,
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ssh_probes.model import CommandResult, Facts, HostTarget, Probe, ProbeConfig
+from ssh_probes.model import SLOW_LIMIT_S, CommandResult, Facts, HostTarget, Probe, ProbeConfig
 from ssh_probes.probes import logtext, logwords
 
 MARK = "@@tb "
@@ -224,6 +224,6 @@ def probe(config: ProbeConfig) -> Probe:
             str(int(config.log_tail_lines)),
         ),
         parse=make_parser(config),
-        timeout_s=15.0,
+        timeout_s=SLOW_LIMIT_S,
         args=_log_paths,
     )
