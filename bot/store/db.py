@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -47,6 +47,30 @@ def describe_url(url: str) -> str:
         return redact(url)
 
 
+# The async driver of each database this store knows. A URL without a driver (`sqlite:///f`,
+# `postgresql://u@h/db`, as people write them) gets it; SQLite's sync pysqlite names the same
+# file and is swapped too (the CLI's fast path reads such a URL with sqlite3). Any other
+# driver is a one-line error, not SQLAlchemy's "requires an async driver" traceback.
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def _async_driver(parsed: URL, url: str) -> URL:
+    backend = parsed.get_backend_name()
+    wanted = ASYNC_DRIVERS.get(backend)
+    if wanted is None:
+        raise StoreError(
+            f"database URL {describe_url(url)!r}: {backend!r} is not supported; "
+            "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    driver = parsed.drivername.partition("+")[2]
+    if driver in ("", wanted) or (backend == "sqlite" and driver == "pysqlite"):
+        return parsed.set(drivername=f"{backend}+{wanted}")
+    raise StoreError(
+        f"database URL {describe_url(url)!r}: driver {driver!r} is not async; "
+        f"use {backend}+{wanted}://"
+    )
+
+
 class Store:
     """One database: an async engine plus a session factory."""
 
@@ -56,6 +80,7 @@ class Store:
             parsed = make_url(url)
         except Exception as exc:
             raise StoreError(f"invalid database URL {redact(url)!r}: {exc}") from None
+        parsed = _async_driver(parsed, url)
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
