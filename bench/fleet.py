@@ -184,8 +184,9 @@ def measure(n: int, hosts: list[LabHost], tools: Tools, args: argparse.Namespace
     """Every tool on the first n hosts: warm-up, then --runs timed runs each."""
     targets = [target_for(h) for h in hosts[:n]]
     seed = remote_script(list(SEED_ROUTINE))
-    own = remote_script(probe_commands(targets[0], ProbeConfig()))
-    steps, probes = len(SEED_ROUTINE), len(DEFAULT_PROBES)
+    own_commands = probe_commands(targets[0], ProbeConfig())
+    own = remote_script(own_commands)
+    steps, probes = len(SEED_ROUTINE), len(own_commands)
     env = registry(n, hosts, tools)
     work: dict[str, Callable[[], float]] = {
         "triagebot": lambda: asyncio.run(triage_all(targets)),

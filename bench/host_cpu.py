@@ -11,7 +11,9 @@ Measured for: the default triage with every probe in one batched session (today)
 with one session per probe (as before the batch), and two by-hand references with one `ssh`
 each: the seed's routine (`bench.fleet_tools.SEED_ROUTINE`: top, free, vmstat 1, ps aux,
 journalctl, ss, df, docker ps) and triagebot's own probe commands in one shell; and the
-floor of any remote routine: one connection, as triage opens it, running `true`.
+floor of any remote routine: one connection, as triage opens it, running `true`; and the
+batch's own cost: no-op probe scripts in one session, with the default probes' limits
+before issue 18's last pass (7 distinct: 7 host-side `timeout` groups) and now (2).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from typing import Any
 from bench import record
 from bench.fleet_tools import SEED_ROUTINE, probe_commands, remote_script
 from commands import triage
+from ssh_probes.checks import DEFAULT_PROBES
 from ssh_probes.executor import SSHExecutor
+from ssh_probes.probes import build
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
 
@@ -75,6 +79,26 @@ def session_true_once(host: LabHost) -> None:
     asyncio.run(go())
 
 
+def noop_batch_once(host: LabHost, limits: list[float]) -> None:
+    """The batch's own cost: one session running len(limits) no-op probe scripts, with one
+    host-side `timeout` per distinct limit (issue 18: 7 distinct limits before, 2 now)."""
+
+    async def go() -> None:
+        async with SSHExecutor(target_for(host)) as executor:
+            outs = await executor.run_many([["sh", "-c", ":"]] * len(limits), limits)
+            if not all(out.ok for out in outs):
+                raise SystemExit("a no-op batch failed on the lab host")
+
+    asyncio.run(go())
+
+
+# The default probes' limits before issue 18's last pass (14 commands; 5, 6, 7, 10, 11, 15
+# and 20 s), and now: the commands a default triage sends (sockets reuses connections' ss).
+LIMITS_BEFORE = [5.0, 6.0, 11.0, 10.0, 5.0, 10.0, 20.0, 10.0, 11.0, 7.0, 10.0, 15.0, 10.0, 5.0]
+_PROBES = [build(name) for name in DEFAULT_PROBES]
+LIMITS_NOW = [p.timeout_s for p in _PROBES if not (p.reuses and p.reuses[0] in DEFAULT_PROBES)]
+
+
 def measure(group: Path, runs: int, once: Any) -> dict[str, float]:
     once()  # warm-up
     costs = []
@@ -104,6 +128,12 @@ def main() -> None:
             "seed_routine_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, True)),
             "own_commands_one_ssh": measure(group, args.runs, lambda: by_hand_once(host, False)),
             "connection_running_true": measure(group, args.runs, lambda: session_true_once(host)),
+            "noop_batch_7_limits": measure(
+                group, args.runs, lambda: noop_batch_once(host, LIMITS_BEFORE)
+            ),
+            "noop_batch_2_limits": measure(
+                group, args.runs, lambda: noop_batch_once(host, LIMITS_NOW)
+            ),
         }
     finally:
         lab.close()
