@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.ops import metrics
 from bot.slack import delivery
+from bot.store.models import utcnow
 from ssh_probes.redact import redact
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class Context:
     def audit(self, **fields: Any) -> None:
         """Count and audit a command answered at once (refusals, usage errors, /hosts, help)."""
         metrics.command(fields["action"], fields["outcome"])
-        # After the ack: audited in the background so the ack goes out at once.
+        # After the ack: audited in the background so the ack goes out at once, with the
+        # time it happened (a later command may be written first).
+        fields.setdefault("at", utcnow())
         self.spawn(self._write_audit(fields), once=False)
 
     async def _write_audit(self, fields: dict[str, Any]) -> None:

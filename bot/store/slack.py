@@ -62,10 +62,12 @@ class SlackRepo:
         reason: str = "",
         run_id: int | None = None,
         source: str = "slack",
+        at: datetime | None = None,
     ) -> int:
-        """Write one audit event (text redacted); returns its id."""
+        """Write one audit event (text redacted); returns its id. `at`: when it happened,
+        for an event written later in the background (default: now)."""
         row = AuditEventRow(
-            at=utcnow(),
+            at=at or utcnow(),
             source=source,
             user_id=user,
             channel_id=channel,
@@ -93,10 +95,11 @@ class SlackRepo:
             )
 
     async def audit_events(self, limit: int = 1000) -> list[AuditEvent]:
-        """Audit events, oldest first."""
+        """Audit events, oldest first (by when they happened: a refusal is written in the
+        background after its ack, so a later command's row can get a lower id)."""
         async with self.store.session() as session:
             rows = await session.scalars(
-                select(AuditEventRow).order_by(AuditEventRow.id).limit(limit)
+                select(AuditEventRow).order_by(AuditEventRow.at, AuditEventRow.id).limit(limit)
             )
             return [
                 AuditEvent(
