@@ -135,9 +135,17 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_json_and_console_say_how_many_were_hidden(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_"))}
     env |= {"TRIAGEBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "COLUMNS": "200"}
-    # A process of this machine with a secret in its arguments: ps shows it to the probe.
-    holder = subprocess.Popen(["sh", "-c", "sleep 120", "sh", "DB_PASS=cli-s3cret-4711"])
+    # A process of this machine with a secret in its arguments, and the most memory (the
+    # processes probe reads the arguments of its top 10 by CPU and by memory only).
+    hold = (
+        "import sys, time; b = bytearray(768 << 20); b[::4096] = b'x' * (len(b) // 4096); "
+        "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, "DB_PASS=cli-s3cret-4711"], stdout=subprocess.PIPE
+    )
     try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
         out = cli(env, "triage", "local", "--json")
         assert out.returncode == 0, out.stderr
         report = json.loads(out.stdout)
@@ -151,4 +159,4 @@ def test_cli_json_and_console_say_how_many_were_hidden(tmp_path: Path) -> None:
         assert b"cli-s3cret-4711" not in db
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()
