@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ssh_probes.model import HostTarget, ProbeConfig
 from ssh_probes.probes import DEFAULT_PROBES, build
+from ssh_probes.runner import made_from_others
 from tests.lab.netns import NETNS_DIR, SYSTEM_PATH, LabHost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +62,8 @@ def probe_commands(target: HostTarget, config: ProbeConfig | None = None) -> lis
     host-side `timeout -s KILL` it wraps every command in (one more exec per command for
     triagebot; the baselines are spared it)."""
     probes = [build(name, config) for name in DEFAULT_PROBES]
-    # A probe that reuses another's output (sockets from connections) sends nothing.
-    sent = [p for p in probes if not (p.reuses and p.reuses[0] in DEFAULT_PROBES)]
+    made = made_from_others(probes)  # sockets: from connections' ss, no command of its own
+    sent = [p for p in probes if p.name not in made]
     return [shlex.join(["env", "LC_ALL=C", *p.argv(target)]) for p in sent]
 
 

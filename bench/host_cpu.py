@@ -33,6 +33,7 @@ from commands import triage
 from ssh_probes.checks import DEFAULT_PROBES
 from ssh_probes.executor import SSHExecutor
 from ssh_probes.probes import build
+from ssh_probes.runner import made_from_others
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
 
@@ -96,7 +97,7 @@ def noop_batch_once(host: LabHost, limits: list[float]) -> None:
 # and 20 s), and now: the commands a default triage sends (sockets reuses connections' ss).
 LIMITS_BEFORE = [5.0, 6.0, 11.0, 10.0, 5.0, 10.0, 20.0, 10.0, 11.0, 7.0, 10.0, 15.0, 10.0, 5.0]
 _PROBES = [build(name) for name in DEFAULT_PROBES]
-LIMITS_NOW = [p.timeout_s for p in _PROBES if not (p.reuses and p.reuses[0] in DEFAULT_PROBES)]
+LIMITS_NOW = [p.timeout_s for p in _PROBES if p.name not in made_from_others(_PROBES)]
 
 
 def measure(group: Path, runs: int, once: Any) -> dict[str, float]:

@@ -25,6 +25,7 @@ from bench import record
 from bench.fleet_tools import _enter
 from ssh_probes.model import ProbeConfig
 from ssh_probes.probes import DEFAULT_PROBES, build
+from ssh_probes.runner import made_from_others
 from tests.lab.fixtures import target_for
 from tests.lab.netns import Lab, LabHost
 
@@ -73,7 +74,7 @@ def measure(group: Path, host: LabHost, runs: int, window: float) -> dict[str, d
     }
     # A probe that reuses another's output in a triage (sockets: connections' ss) runs alone
     # here, to show what it costs when it does; a triage does not pay it.
-    reused = {n for n in DEFAULT_PROBES if (r := build(n).reuses) and r[0] in DEFAULT_PROBES}
+    reused = made_from_others([build(n) for n in DEFAULT_PROBES])
     rows["sum of medians (what a triage runs)"] = {
         "median_ms": sum(r["median_ms"] for n, r in rows.items() if n not in reused),
         "min_ms": 0.0,

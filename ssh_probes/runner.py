@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ssh_probes.errors import ExecutorError
@@ -99,6 +99,15 @@ def interpret(
     return result(True, facts=facts, raw=raw, truncated=out.truncated)
 
 
+def made_from_others(
+    probes: Sequence[Probe],
+) -> dict[str, tuple[str, Callable[..., CommandResult]]]:
+    """Probe name -> (source, make) for each probe whose output, run with `probes` in one
+    batch, is made from another's (Probe.reuses): it sends no command of its own."""
+    sending = {p.name for p in probes if p.reuses is None}
+    return {p.name: p.reuses for p in probes if p.reuses and p.reuses[0] in sending}
+
+
 async def run_probes(
     executor: Executor, probes: Sequence[Probe], host: HostTarget
 ) -> list[ProbeResult]:
@@ -111,9 +120,7 @@ async def run_probes(
     # A probe with stdin runs on its own: the batch session has one stdin for all of them.
     if many is None or len(probes) < 2 or any(p.stdin is not None for p in probes):
         return list(await asyncio.gather(*(run_probe(executor, p, host) for p in probes)))
-    # A probe that reuses another's output (Probe.reuses) sends nothing when that one is sent.
-    sending = {p.name for p in probes if p.reuses is None}
-    made = {p.name: p.reuses for p in probes if p.reuses and p.reuses[0] in sending}
+    made = made_from_others(probes)
     own = [p for p in probes if p.name not in made]
     started = time.monotonic()
     sent = time.time()

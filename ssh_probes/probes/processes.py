@@ -27,7 +27,7 @@ from ssh_probes.probes.proc_top import (
 TOP = 10
 TICKS = "--- ticks"
 PS = "--- ps"  # the listing of captures made before the /proc listing: procps or busybox ps
-FORMATS = ("procps", "busybox", "proc")
+PS_FORMATS = ("procps", "busybox")
 # The first sample (proc_top.TICKS_AWK: each process's utime + stime in clock ticks) is kept
 # in "$s": the second sample's awk (proc_top.AWK) reads it back to rank the processes by CPU
 # over the window, and reads the rest of the listing from /proc (no `ps`: issue 18). `own`
@@ -83,6 +83,19 @@ def _row(line: str, fmt: str) -> dict[str, Any] | None:
     }
 
 
+def _not_own(procs: list[dict[str, Any]], own: int) -> list[dict[str, Any]]:
+    """Without the probe's own shell and its children."""
+    return [p for p in procs if own not in (p["pid"], p["ppid"])]
+
+
+def _ps_rows(listing: str, fmt: str, own: int) -> tuple[int, int | None, list[dict[str, Any]]]:
+    """(processes, threads, every process) of a `ps` listing, less the probe's own."""
+    listed = [p for p in (_row(line, fmt) for line in listing.splitlines()) if p is not None]
+    procs = _not_own(listed, own)
+    threads = sum(p["threads"] for p in procs) if fmt == "procps" else None
+    return len(procs), threads, procs
+
+
 def _ticks(block: str) -> tuple[float, dict[int, int]]:
     lines = block.strip().splitlines()
     if not lines or len(lines[0].split()) != 2:
@@ -112,7 +125,7 @@ def _listing(rest: str, fmt: str) -> tuple[str, str, str]:
     if fmt == "shell":  # the flavour is on the listing's marker: `--- ps procps`
         fmt, _, listing = listing.partition("\n")
         fmt = fmt.strip()
-        if fmt not in FORMATS[:2]:
+        if fmt not in PS_FORMATS:
             raise ValueError(f"expected the ps format after {PS!r}, got {fmt[:40]!r}")
     return samples, fmt, listing
 
@@ -121,7 +134,7 @@ def parse(result: CommandResult) -> Facts:
     """Top processes by recent %CPU and by RSS, plus totals; the probe's own left out."""
     head_line, _, rest = result.stdout.partition("\n")
     head = head_line.split()
-    if len(head) != 3 or head[0] not in (*FORMATS[:2], "shell") or not head[1].isdigit():
+    if len(head) != 3 or head[0] not in (*PS_FORMATS, "shell") or not head[1].isdigit():
         raise ValueError(f"expected the ps format marker, got {result.stdout[:80]!r}")
     own, hz = int(head[1]), int(head[2]) if head[2].isdigit() else 100
     samples, fmt, listing = _listing("\n" + rest, head[0])
@@ -131,17 +144,13 @@ def parse(result: CommandResult) -> Facts:
     (t0, before), (t1, after) = (_ticks(b) for b in blocks)
     window = round(t1 - t0, 2)
     threads: int | None
-    if fmt == "proc":
+    if fmt == "proc":  # the host left its own processes out already; checked as for ps
         count, threads, procs = rows(listing, t1, hz)
+        procs = _not_own(procs, own)
     else:
-        procs = [p for p in (_row(line, fmt) for line in listing.splitlines()) if p is not None]
-    procs = [p for p in procs if own not in (p["pid"], p["ppid"])]
+        count, threads, procs = _ps_rows(listing, fmt, own)
     if not procs:
         raise ValueError("no processes listed")
-    if fmt != "proc":
-        count, threads = len(procs), None
-        if fmt == "procps":
-            threads = sum(p["threads"] for p in procs)
     for p in procs:
         del p["ppid"]
         if window > 0 and p["pid"] in after:
