@@ -97,7 +97,8 @@ def noop_batch_once(host: LabHost, limits: list[float]) -> None:
 # and 20 s), and now: the commands a default triage sends (sockets reuses connections' ss).
 LIMITS_BEFORE = [5.0, 6.0, 11.0, 10.0, 5.0, 10.0, 20.0, 10.0, 11.0, 7.0, 10.0, 15.0, 10.0, 5.0]
 _PROBES = [build(name) for name in DEFAULT_PROBES]
-LIMITS_NOW = [p.timeout_s for p in _PROBES if p.name not in made_from_others(_PROBES)]
+_MADE = made_from_others(_PROBES)
+LIMITS_NOW = [p.timeout_s for p in _PROBES if p.name not in _MADE]
 
 
 def measure(group: Path, runs: int, once: Any) -> dict[str, float]:
